@@ -1,0 +1,1 @@
+"""Thin Dagster asset factories: read inputs, call the labelgate domain, write, report."""

@@ -1,0 +1,44 @@
+"""What every asset factory of a project shares: keys, partitions, data access."""
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import dagster as dg
+import pandas as pd
+
+from labelgate.project import ProjectData
+from labelgate.spec import ProjectSpec
+
+
+@dataclass(frozen=True)
+class ProjectAssets:
+    """Names and storage of one project's asset graph (key prefix = project name)."""
+
+    spec: ProjectSpec
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def key(self, asset: str) -> dg.AssetKey:
+        return dg.AssetKey([self.name, asset])
+
+    @property
+    def io_manager_key(self) -> str:
+        return f"{self.name}__tables"
+
+    @cached_property
+    def partitions(self) -> dg.DynamicPartitionsDefinition:
+        return dg.DynamicPartitionsDefinition(name=f"{self.name}__batches")
+
+    @cached_property
+    def data(self) -> ProjectData:
+        return ProjectData(self.spec)
+
+
+def class_distribution(labels: pd.Series) -> dg.MetadataValue:
+    counts = labels.value_counts().sort_index()
+    table = "| class | items |\n|---|---|\n" + "\n".join(
+        f"| {label} | {count} |" for label, count in counts.items()
+    )
+    return dg.MetadataValue.md(table)

@@ -1,0 +1,54 @@
+"""raw_items: one source file (batch) → normalized, de-duplicated items + quarantine."""
+
+import dagster as dg
+import pandas as pd
+
+from assets.common import ProjectAssets
+from labelgate.errors import SourceError
+from labelgate.ingest import discover_batches, drop_known_items, ingest_batch
+from labelgate.project import QUARANTINE, RAW_ITEMS
+
+
+def build_raw_items(project: ProjectAssets) -> dg.AssetsDefinition:
+    spec = project.spec
+
+    @dg.asset(
+        name=RAW_ITEMS,
+        key_prefix=[project.name],
+        group_name=project.name,
+        partitions_def=project.partitions,
+        io_manager_key=project.io_manager_key,
+        kinds={"pandas", "parquet"},
+        description=f"Items of one source batch of {project.name}, normalized, id = content hash.",
+    )
+    def raw_items(context: dg.AssetExecutionContext) -> dg.Output[pd.DataFrame]:
+        batches = {b.key: b for b in discover_batches(spec.source)}
+        batch = batches.get(context.partition_key)
+        if batch is None:
+            raise SourceError(
+                f"batch {context.partition_key!r} has no source file in {spec.source.path}"
+            )
+        result = ingest_batch(batch, spec.source)
+        others = [k for k in project.data.tables.partitions(RAW_ITEMS) if k != batch.key]
+        known = set(project.data.tables.read_all(RAW_ITEMS, others).get("item_id", []))
+        result = drop_known_items(result, known)
+        project.data.tables.write(QUARANTINE, result.quarantine, batch.key)
+        reasons = result.quarantine["reason"].value_counts().to_dict()
+        return dg.Output(
+            result.items,
+            metadata={
+                "dagster/row_count": result.kept,
+                "seen": result.seen,
+                "kept": result.kept,
+                "duplicates": result.duplicates,
+                "quarantined": result.quarantined,
+                "quarantine_reasons": dg.MetadataValue.json(reasons),
+                "source_file": dg.MetadataValue.path(str(batch.path)),
+                "source_sha256": result.source_sha256,
+                "preview": dg.MetadataValue.md(
+                    result.items[["item_id", "text"]].head(5).to_markdown(index=False)
+                ),
+            },
+        )
+
+    return raw_items

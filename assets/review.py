@@ -1,0 +1,100 @@
+"""review_queue (what a human must see) and reviewed_labels (what humans decided)."""
+
+import dagster as dg
+import pandas as pd
+
+from assets.common import ProjectAssets, class_distribution
+from labelgate.project import AUTO_LABELS, RAW_ITEMS, REVIEW_QUEUE, REVIEWED_LABELS
+from labelgate.review import select_review_queue, write_label_studio_tasks, write_queue_csv
+
+
+class ImportReviewsConfig(dg.Config):
+    """Review files (CSV item_id,label,reviewer or a Label Studio JSON export) to import."""
+
+    files: list[str] = []
+
+
+def build_review_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
+    spec, data = project.spec, project.data
+
+    @dg.asset(
+        name=REVIEW_QUEUE,
+        key_prefix=[project.name],
+        group_name=project.name,
+        io_manager_key=project.io_manager_key,
+        ins={
+            "auto_labels": dg.AssetIn(key=project.key(AUTO_LABELS)),
+            "raw_items": dg.AssetIn(key=project.key(RAW_ITEMS)),
+        },
+        kinds={"pandas", "csv", "json"},
+        description="Items a human must see: a stratified uniform random calibration sample "
+        "plus the least confident items (smallest margin first). Exported as CSV and Label "
+        "Studio tasks with the predictions pre-filled.",
+    )
+    def review_queue(
+        context: dg.AssetExecutionContext, auto_labels: pd.DataFrame, raw_items: pd.DataFrame
+    ) -> dg.Output[pd.DataFrame]:
+        reviewed = set(data.reviewed()["item_id"])
+        previous = data.queue_purposes()
+        queued_calibration = {i for i, p in previous.items() if p == "calibration"} - reviewed
+        auto_labels = auto_labels.drop_duplicates("item_id")
+        queue = select_review_queue(
+            auto_labels,
+            raw_items[["item_id", "text"]].drop_duplicates("item_id"),
+            already_reviewed=reviewed,
+            already_queued_calibration=queued_calibration,
+            calibration_size=spec.review.calibration_size,
+            uncertain_size=spec.review.uncertain_size,
+            seed=spec.review.seed,
+        )
+        csv_path = write_queue_csv(queue, data.queue_dir / "review_queue.csv")
+        versions = auto_labels["labeler_versions"].iloc[0] if len(auto_labels) else "{}"
+        tasks_path, config_path = write_label_studio_tasks(
+            queue, data.queue_dir / "label_studio_tasks.json", spec.class_names,
+            model_version=versions,
+        )
+        counts = queue["purpose"].value_counts().to_dict()
+        return dg.Output(
+            queue,
+            metadata={
+                "dagster/row_count": len(queue),
+                "calibration": int(counts.get("calibration", 0)),
+                "uncertain": int(counts.get("uncertain", 0)),
+                "already_reviewed": len(reviewed),
+                "csv": dg.MetadataValue.path(str(csv_path)),
+                "label_studio_tasks": dg.MetadataValue.path(str(tasks_path)),
+                "label_studio_config": dg.MetadataValue.path(str(config_path)),
+            },
+        )
+
+    @dg.asset(
+        name=REVIEWED_LABELS,
+        key_prefix=[project.name],
+        group_name=project.name,
+        io_manager_key=project.io_manager_key,
+        deps=[project.key(REVIEW_QUEUE), project.key(RAW_ITEMS)],
+        kinds={"pandas", "parquet"},
+        description="Human decisions imported from review files (whole file or nothing), "
+        "latest decision per item.",
+    )
+    def reviewed_labels(
+        context: dg.AssetExecutionContext, config: ImportReviewsConfig
+    ) -> dg.Output[pd.DataFrame]:
+        imported = []
+        for file in config.files:
+            result = data.import_review_file(file)
+            context.log.info(f"imported {result.rows} reviews from {file}")
+            imported.append({"file": file, "rows": result.rows, "changed": result.changed_labels})
+        reviewed = data.reviewed()
+        return dg.Output(
+            reviewed,
+            metadata={
+                "dagster/row_count": len(reviewed),
+                "imported_files": dg.MetadataValue.json(imported),
+                "reviewers": dg.MetadataValue.json(sorted(set(reviewed["reviewer"]))),
+                "purposes": dg.MetadataValue.json(reviewed["purpose"].value_counts().to_dict()),
+                "class_distribution": class_distribution(reviewed["label"]),
+            },
+        )
+
+    return [review_queue, reviewed_labels]

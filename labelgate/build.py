@@ -1,0 +1,49 @@
+"""Build a project's labelers from its spec (models are loaded here, once per run)."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from labelgate.embeddings import CachedEmbedder, EmbeddingCache, TextEncoder
+from labelgate.labelers.base import Labeler
+from labelgate.labelers.embedding import EmbeddingLabeler
+from labelgate.labelers.hf_classifier import HFClassifierLabeler
+from labelgate.labelers.rules import RulesLabeler
+from labelgate.spec import (
+    EmbeddingLabelerSpec,
+    HFClassifierLabelerSpec,
+    ProjectSpec,
+    RulesLabelerSpec,
+)
+
+
+def embedding_cache_path(spec: ProjectSpec) -> Path:
+    return spec.project_dir / "cache" / "embeddings.sqlite"
+
+
+def build_labelers(
+    spec: ProjectSpec,
+    *,
+    encoder: TextEncoder,
+    reviewed: pd.DataFrame | None = None,
+    device: str = "auto",
+    cache: EmbeddingCache | None = None,
+) -> list[Labeler]:
+    """``reviewed`` (item_id, label, text) trains few-shot heads where configured."""
+    labelers: list[Labeler] = []
+    embedder = CachedEmbedder(encoder, cache or EmbeddingCache(embedding_cache_path(spec)))
+    for labeler_spec in spec.labelers:
+        if isinstance(labeler_spec, RulesLabelerSpec):
+            labelers.append(RulesLabeler(labeler_spec, spec.class_names))
+        elif isinstance(labeler_spec, EmbeddingLabelerSpec):
+            labeler = EmbeddingLabeler(labeler_spec, spec.classes, embedder, seed=spec.review.seed)
+            if reviewed is not None and len(reviewed):
+                labeler.fit(
+                    reviewed["item_id"].tolist(),
+                    reviewed["text"].tolist(),
+                    reviewed["label"].tolist(),
+                )
+            labelers.append(labeler)
+        elif isinstance(labeler_spec, HFClassifierLabelerSpec):
+            labelers.append(HFClassifierLabeler(labeler_spec, spec.class_names, device=device))
+    return labelers

@@ -1,0 +1,82 @@
+"""Run labelers over items in chunks and move their outputs to and from the long table
+``candidate_labels`` (one row per item and labeler)."""
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from labelgate.labelers.base import Labeler, LabelerOutput, abstain_rows, rows_to_labels
+
+CANDIDATE_COLUMNS = [
+    "item_id", "labeler", "labeler_version", "label", "confidence", "probs", "out_of_fold"
+]
+
+
+def candidates_frame(
+    item_ids: Sequence[str], outputs: list[LabelerOutput], class_names: list[str]
+) -> pd.DataFrame:
+    frames = []
+    for output in outputs:
+        abstained = abstain_rows(output.probs)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "item_id": list(item_ids),
+                    "labeler": output.name,
+                    "labeler_version": output.version,
+                    "label": rows_to_labels(output.probs, class_names),
+                    "confidence": np.where(abstained, np.nan, np.nanmax(
+                        np.where(abstained[:, None], 0.0, output.probs), axis=1)),
+                    "probs": [[] if a else list(map(float, p))
+                              for a, p in zip(abstained, output.probs, strict=True)],
+                    "out_of_fold": output.out_of_fold,
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame(columns=CANDIDATE_COLUMNS)
+    return pd.concat(frames, ignore_index=True)[CANDIDATE_COLUMNS]
+
+
+def outputs_from_frame(
+    frame: pd.DataFrame, item_ids: Sequence[str], k: int
+) -> list[LabelerOutput]:
+    """Rebuild one LabelerOutput per labeler, rows aligned with ``item_ids``."""
+    position = {item_id: row for row, item_id in enumerate(item_ids)}
+    outputs = []
+    for name, group in frame.groupby("labeler", sort=True):
+        probs = np.full((len(item_ids), k), np.nan)
+        out_of_fold = np.zeros(len(item_ids), dtype=bool)
+        rows = group["item_id"].map(position).to_numpy()
+        for row, vector, oof in zip(rows, group["probs"], group["out_of_fold"], strict=True):
+            if len(vector):
+                probs[row] = vector
+            out_of_fold[row] = bool(oof)
+        versions = group["labeler_version"].unique()
+        outputs.append(LabelerOutput(str(name), str(versions[0]), probs, out_of_fold))
+    return outputs
+
+
+def run_labelers(
+    items: pd.DataFrame,
+    labelers: list[Labeler],
+    class_names: list[str],
+    *,
+    chunk_size: int = 2048,
+    on_chunk: Callable[[int], None] | None = None,
+) -> pd.DataFrame:
+    """All labelers over all items, a chunk at a time so memory stays flat."""
+    frames = []
+    item_ids = items["item_id"].tolist()
+    texts = items["text"].tolist()
+    for start in range(0, len(item_ids), chunk_size):
+        ids = item_ids[start : start + chunk_size]
+        chunk_texts = texts[start : start + chunk_size]
+        outputs = [labeler.predict(ids, chunk_texts) for labeler in labelers]
+        frames.append(candidates_frame(ids, outputs, class_names))
+        if on_chunk:
+            on_chunk(len(ids))
+    if not frames:
+        return candidates_frame([], [], class_names)
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,221 @@
+"""Text ingestion: source files → batches → clean items plus a quarantine with reasons.
+
+Every source file is one batch (a Dagster dynamic partition). Counts are conserved:
+``seen == kept + duplicates + quarantined`` for every batch.
+"""
+
+import io
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from labelgate.errors import SourceError
+from labelgate.ids import sha256_file, text_item_id
+from labelgate.spec import SourceSpec
+from labelgate.text import normalize_text
+
+SUFFIX_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+ITEM_COLUMNS = ["item_id", "text", "batch", "source_file", "source_row", "source_id"]
+QUARANTINE_COLUMNS = ["batch", "source_file", "source_row", "reason", "excerpt"]
+_KEY_UNSAFE = re.compile(r"[^A-Za-z0-9._=-]+")
+
+
+@dataclass(frozen=True)
+class Batch:
+    key: str
+    path: Path
+    format: str
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    items: pd.DataFrame
+    quarantine: pd.DataFrame
+    seen: int
+    kept: int
+    duplicates: int
+    source_sha256: str
+
+    @property
+    def quarantined(self) -> int:
+        return len(self.quarantine)
+
+
+def batch_key(path: Path) -> str:
+    """Partition key of a source file: its name made safe for a file name and a Dagster key."""
+    key = _KEY_UNSAFE.sub("_", path.name).strip("_.") or "batch"
+    return key[:200]
+
+
+def discover_batches(source: SourceSpec) -> list[Batch]:
+    """The source files of a project, in name order; unknown file types are ignored."""
+    if not source.path.is_dir():
+        raise SourceError(f"source folder {source.path} does not exist or is not a folder")
+    batches = []
+    for path in sorted(source.path.iterdir()):
+        fmt = SUFFIX_FORMATS.get(path.suffix.lower())
+        if path.is_file() and fmt in source.formats and not path.name.startswith("."):
+            batches.append(Batch(key=batch_key(path), path=path, format=fmt))
+    keys = [b.key for b in batches]
+    clashes = sorted({k for k in keys if keys.count(k) > 1})
+    if clashes:
+        raise SourceError(f"source files map to the same batch key(s) {clashes}; rename them")
+    return batches
+
+
+def _read_csv_rows(path: Path) -> pd.DataFrame:
+    # Decode per row so one bad byte quarantines one row, not the file.
+    raw = path.read_bytes()
+    lines = raw.split(b"\n")
+    header, body = lines[0], lines[1:]
+    good: list[bytes] = [header]
+    undecodable: list[int] = []
+    for index, line in enumerate(body):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            undecodable.append(index)
+            good.append(b"")  # keep row numbering aligned; an empty line is skipped by pandas
+            continue
+        good.append(line)
+    frame = pd.read_csv(
+        io.BytesIO(b"\n".join(good)), dtype=str, keep_default_na=False, skip_blank_lines=False
+    )
+    frame["__row"] = range(2, len(frame) + 2)
+    frame["__bad_encoding"] = False
+    if undecodable:
+        frame.loc[frame["__row"].isin([i + 2 for i in undecodable]), "__bad_encoding"] = True
+    return frame
+
+
+def _read_jsonl_rows(path: Path) -> pd.DataFrame:
+    records: list[dict] = []
+    for number, line in enumerate(path.read_bytes().split(b"\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line.decode("utf-8"))
+            record = value if isinstance(value, dict) else {"__bad_json": "row is not an object"}
+        except UnicodeDecodeError:
+            record = {"__bad_encoding": True}
+        except json.JSONDecodeError as exc:
+            record = {"__bad_json": f"invalid JSON: {exc.msg}"}
+        record["__row"] = number
+        records.append(record)
+    frame = pd.DataFrame.from_records(records)
+    if "__bad_encoding" not in frame:
+        frame["__bad_encoding"] = False
+    frame["__bad_encoding"] = frame["__bad_encoding"].fillna(False).astype(bool)
+    return frame
+
+
+def _read_rows(batch: Batch) -> pd.DataFrame:
+    try:
+        if batch.format == "csv":
+            return _read_csv_rows(batch.path)
+        if batch.format == "jsonl":
+            return _read_jsonl_rows(batch.path)
+        frame = pd.read_parquet(batch.path)
+        frame["__row"] = range(len(frame))
+        frame["__bad_encoding"] = False
+        return frame
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise SourceError(f"source file {batch.path} cannot be read as {batch.format}: {exc}")
+
+
+def _excerpt(value: object, limit: int = 80) -> str:
+    text = "" if value is None else str(value)
+    return text[:limit]
+
+
+def ingest_batch(batch: Batch, source: SourceSpec) -> IngestResult:
+    """Read one source file into normalized, de-duplicated items and a quarantine."""
+    rows = _read_rows(batch)
+    seen = len(rows)
+    text_col, id_col = source.text_column, source.id_column
+    items: list[dict] = []
+    quarantine: list[dict] = []
+    seen_ids: set[str] = set()
+    duplicates = 0
+    has_text = text_col in rows.columns
+    for record in rows.to_dict("records"):
+        row_number = int(record["__row"])
+
+        def reject(reason: str, value: object = "", _row: int = row_number) -> None:
+            quarantine.append(
+                {
+                    "batch": batch.key,
+                    "source_file": str(batch.path),
+                    "source_row": _row,
+                    "reason": reason,
+                    "excerpt": _excerpt(value),
+                }
+            )
+
+        if record.get("__bad_encoding"):
+            reject("not valid UTF-8")
+            continue
+        if isinstance(record.get("__bad_json"), str):
+            reject(record["__bad_json"])
+            continue
+        value = record.get(text_col) if has_text else None
+        if not has_text or value is None or (isinstance(value, float) and pd.isna(value)):
+            reject(f"missing column {text_col!r}")
+            continue
+        if not isinstance(value, str):
+            reject(f"column {text_col!r} is not text ({type(value).__name__})", value)
+            continue
+        text = normalize_text(value)
+        if not text:
+            reject("empty text", value)
+            continue
+        if len(text) > source.max_chars:
+            reject(f"text longer than {source.max_chars} characters ({len(text)})", value)
+            continue
+        item_id = text_item_id(text)
+        if item_id in seen_ids:
+            duplicates += 1
+            continue
+        seen_ids.add(item_id)
+        source_id = record.get(id_col) if id_col else None
+        items.append(
+            {
+                "item_id": item_id,
+                "text": text,
+                "batch": batch.key,
+                "source_file": str(batch.path),
+                "source_row": row_number,
+                "source_id": None if source_id is None else str(source_id),
+            }
+        )
+    items_frame = pd.DataFrame(items, columns=ITEM_COLUMNS).astype({"source_row": "int64"})
+    quarantine_frame = pd.DataFrame(quarantine, columns=QUARANTINE_COLUMNS).astype(
+        {"source_row": "int64"}
+    )
+    result = IngestResult(
+        items=items_frame,
+        quarantine=quarantine_frame,
+        seen=seen,
+        kept=len(items_frame),
+        duplicates=duplicates,
+        source_sha256=sha256_file(batch.path),
+    )
+    assert result.seen == result.kept + result.duplicates + result.quarantined
+    return result
+
+
+def drop_known_items(result: IngestResult, known_item_ids: set[str]) -> IngestResult:
+    """Treat items already ingested in an earlier batch as duplicates (ids are content hashes)."""
+    mask = result.items["item_id"].isin(known_item_ids)
+    dropped = int(mask.sum())
+    return IngestResult(
+        items=result.items[~mask].reset_index(drop=True),
+        quarantine=result.quarantine,
+        seen=result.seen,
+        kept=result.kept - dropped,
+        duplicates=result.duplicates + dropped,
+        source_sha256=result.source_sha256,
+    )

@@ -1,0 +1,118 @@
+"""Embedding labeler: zero-shot by similarity to class descriptions, few-shot once reviews exist.
+
+Few-shot is a multinomial logistic-regression head on the same (cached) embeddings, trained on
+the human-reviewed items. Reviewed items themselves get out-of-fold predictions (K-fold), so the
+gate calibrates on predictions of a model that never saw the item's label.
+"""
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold
+
+from labelgate.embeddings import CachedEmbedder
+from labelgate.labelers.base import LabelerOutput
+from labelgate.spec import ClassSpec, EmbeddingLabelerSpec
+
+OOF_FOLDS = 5
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def _short_hash(payload: object) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class FewShotStatus:
+    trained: bool
+    reason: str
+    n_reviews: int
+    reviews_per_class: dict[str, int]
+
+
+class EmbeddingLabeler:
+    soft = True
+
+    def __init__(
+        self,
+        spec: EmbeddingLabelerSpec,
+        classes: list[ClassSpec],
+        embedder: CachedEmbedder,
+        *,
+        seed: int = 0,
+    ) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.class_names = [c.name for c in classes]
+        self.embedder = embedder
+        self.seed = seed
+        prompts = [f"{c.name.replace('_', ' ')}: {c.description}" for c in classes]
+        self.class_vectors = embedder.encoder.encode(prompts)
+        zero_shot_config = {"prompts": prompts, "temperature": spec.temperature}
+        self._base_version = f"{embedder.encoder.version}-zs-{_short_hash(zero_shot_config)}"
+        self.version = self._base_version
+        self.head: LogisticRegression | None = None
+        self.oof: dict[str, np.ndarray] = {}
+        self.status = FewShotStatus(False, "no reviews yet", 0, {})
+
+    def _new_head(self) -> LogisticRegression:
+        return LogisticRegression(C=self.spec.head_c, max_iter=3000)
+
+    def _expand(self, head: LogisticRegression, probs: np.ndarray) -> np.ndarray:
+        """Head probabilities over its seen classes → all K classes (unseen get 0)."""
+        full = np.zeros((len(probs), len(self.class_names)))
+        columns = [self.class_names.index(c) for c in head.classes_]
+        full[:, columns] = probs
+        return full
+
+    def fit(self, item_ids: Sequence[str], texts: Sequence[str], labels: Sequence[str]) -> None:
+        """Train the few-shot head on reviewed items, with out-of-fold predictions for them."""
+        counts = {c: int(sum(1 for label in labels if label == c)) for c in self.class_names}
+        short = [c for c, n in counts.items() if n < self.spec.min_reviews_per_class]
+        if not self.spec.few_shot:
+            reason = "few-shot disabled in the project file"
+        elif len(labels) < self.spec.min_reviews:
+            reason = f"{len(labels)} reviews, fewer than min_reviews={self.spec.min_reviews}"
+        elif short:
+            reason = f"classes with fewer than {self.spec.min_reviews_per_class} reviews: {short}"
+        else:
+            reason = ""
+        if reason:
+            self.status = FewShotStatus(False, reason, len(labels), counts)
+            return
+        x = self.embedder.embed(list(item_ids), list(texts))
+        y = np.asarray(labels)
+        oof = np.zeros((len(y), len(self.class_names)))
+        folds = KFold(min(OOF_FOLDS, len(y)), shuffle=True, random_state=self.seed)
+        for train, test in folds.split(x):
+            head = self._new_head().fit(x[train], y[train])
+            oof[test] = self._expand(head, head.predict_proba(x[test]))
+        self.head = self._new_head().fit(x, y)
+        self.oof = dict(zip(item_ids, oof, strict=True))
+        reviews_hash = _short_hash(sorted(zip(item_ids, labels, strict=True)))
+        self.version = f"{self._base_version}-fs-{reviews_hash}-c{self.spec.head_c:g}"
+        self.status = FewShotStatus(True, "trained on reviewed items", len(labels), counts)
+
+    def predict_embeddings(self, item_ids: Sequence[str], vectors: np.ndarray) -> LabelerOutput:
+        if self.head is None:
+            probs = softmax(vectors @ self.class_vectors.T / self.spec.temperature)
+            return LabelerOutput(self.name, self.version, probs)
+        probs = self._expand(self.head, self.head.predict_proba(vectors))
+        out_of_fold = np.zeros(len(item_ids), dtype=bool)
+        for row, item_id in enumerate(item_ids):
+            if item_id in self.oof:
+                probs[row] = self.oof[item_id]
+                out_of_fold[row] = True
+        return LabelerOutput(self.name, self.version, probs, out_of_fold)
+
+    def predict(self, item_ids: Sequence[str], texts: Sequence[str]) -> LabelerOutput:
+        return self.predict_embeddings(item_ids, self.embedder.embed(item_ids, texts))

@@ -1,0 +1,79 @@
+"""A project's data on disk: its tables, its review store and its reviewer-facing folders.
+
+Used by the Dagster assets and the CLI alike, so both read and write the same files.
+"""
+
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+
+from labelgate.review import ImportResult, ReviewStore
+from labelgate.spec import ProjectSpec
+from labelgate.storage import TableStore
+
+RAW_ITEMS = "raw_items"
+QUARANTINE = "quarantine"
+CANDIDATE_LABELS = "candidate_labels"
+AUTO_LABELS = "auto_labels"
+REVIEW_QUEUE = "review_queue"
+REVIEWED_LABELS = "reviewed_labels"
+ACCEPTED_LABELS = "accepted_labels"
+
+
+class ProjectData:
+    def __init__(self, spec: ProjectSpec) -> None:
+        self.spec = spec
+
+    @cached_property
+    def tables(self) -> TableStore:
+        return TableStore(self.spec.project_dir / "tables")
+
+    @cached_property
+    def reviews(self) -> ReviewStore:
+        return ReviewStore(self.spec.project_dir / "reviews")
+
+    @property
+    def queue_dir(self) -> Path:
+        return self.spec.review.folder / "queue"
+
+    @property
+    def inbox_dir(self) -> Path:
+        """Drop folder watched by the review sensor."""
+        return self.spec.review.folder / "inbox"
+
+    def items(self, columns: list[str] | None = None) -> pd.DataFrame:
+        frame = self.tables.read_all(RAW_ITEMS)
+        if frame.empty:
+            return pd.DataFrame(columns=columns or ["item_id", "text"])
+        frame = frame.drop_duplicates("item_id")
+        return frame if columns is None else frame[columns]
+
+    def item_ids(self) -> set[str]:
+        return set(self.items(["item_id"])["item_id"])
+
+    def auto_labels(self) -> pd.DataFrame:
+        return self.tables.read_all(AUTO_LABELS)
+
+    def reviewed(self) -> pd.DataFrame:
+        """Current human decision per item (latest review wins)."""
+        return self.reviews.reviewed_labels()
+
+    def reviewed_with_text(self) -> pd.DataFrame:
+        reviewed = self.reviewed()[["item_id", "label"]]
+        return reviewed.merge(self.items(["item_id", "text"]), on="item_id", how="inner")
+
+    def queue_purposes(self) -> dict[str, str]:
+        if not self.tables.exists(REVIEW_QUEUE):
+            return {}
+        queue = self.tables.read(REVIEW_QUEUE)
+        return dict(zip(queue["item_id"], queue["purpose"], strict=True))
+
+    def import_review_file(self, path: Path) -> ImportResult:
+        """Validate a review file against the known items and classes, then store it whole."""
+        return self.reviews.import_file(
+            Path(path),
+            known_items=self.item_ids(),
+            class_names=self.spec.class_names,
+            purposes=self.queue_purposes(),
+        )

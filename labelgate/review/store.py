@@ -1,0 +1,126 @@
+"""Append-only store of imported review files: ``{folder}/imported/{sha256}.parquet``.
+
+Each imported file becomes one Parquet file named by the SHA-256 of the file's bytes, so
+the same file cannot be imported twice and nothing already imported is ever rewritten.
+The current decision for an item is its latest review.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from labelgate.errors import ReviewFileError
+from labelgate.ids import sha256_file
+from labelgate.review.exchange import read_review_file
+from labelgate.storage import atomic_path
+
+REVIEWED_COLUMNS = [
+    "item_id",
+    "label",
+    "reviewer",
+    "purpose",
+    "reviewed_at",
+    "review_file",
+    "review_file_sha256",
+]
+PURPOSES = ("calibration", "uncertain", "adhoc")
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What one import added: ``rows`` reviews, of which ``new_items`` were never reviewed
+    before and ``changed_labels`` overrule an earlier review with a different label."""
+
+    rows: int
+    new_items: int
+    changed_labels: int
+    path: Path
+    sha256: str
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=str) for c in REVIEWED_COLUMNS})
+
+
+class ReviewStore:
+    """Imported reviews of one project, kept under ``folder/imported/``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.imported_dir = self.folder / "imported"
+
+    def _stored(self) -> list[Path]:
+        if not self.imported_dir.is_dir():
+            return []
+        return list(self.imported_dir.glob("*.parquet"))
+
+    def all_reviews(self) -> pd.DataFrame:
+        """Every imported review, oldest first (by ``reviewed_at``, then import order)."""
+        frames = []
+        for path in self._stored():
+            frame = pd.read_parquet(path).loc[:, REVIEWED_COLUMNS]
+            frames.append(frame.assign(_mtime=path.stat().st_mtime_ns, _row=range(len(frame))))
+        if not frames:
+            return _empty()
+        reviews = pd.concat(frames, ignore_index=True)
+        reviews["_when"] = pd.to_datetime(reviews["reviewed_at"], utc=True, format="ISO8601")
+        reviews = reviews.sort_values(
+            ["_when", "_mtime", "review_file_sha256", "_row"], kind="stable"
+        )
+        return reviews.loc[:, REVIEWED_COLUMNS].reset_index(drop=True)
+
+    def reviewed_labels(self) -> pd.DataFrame:
+        """The current decision per item: its latest review (``reviewed_labels`` table)."""
+        reviews = self.all_reviews()
+        latest = reviews.drop_duplicates("item_id", keep="last")
+        return latest.reset_index(drop=True)
+
+    def import_file(
+        self,
+        path: Path,
+        *,
+        known_items: set[str],
+        class_names: list[str],
+        purposes: dict[str, str],
+        imported_at: str | None = None,
+    ) -> ImportResult:
+        """Validate and store a review file; refuse it whole if any row is bad or it was
+        imported before. ``purposes`` maps queued item ids to their purpose; others are
+        ``adhoc``. ``imported_at`` (ISO 8601, default now) becomes ``reviewed_at``."""
+        path = Path(path)
+        if not path.is_file():
+            raise ReviewFileError(str(path), [("file", "does not exist or is not a file")])
+        sha = sha256_file(path)
+        target = self.imported_dir / f"{sha}.parquet"
+        if target.is_file():
+            earlier = pd.read_parquet(target, columns=["reviewed_at", "review_file"])
+            when, name = earlier.iloc[0].tolist() if len(earlier) else ("?", "?")
+            reason = f"file already imported on {when} (as {name})"
+            raise ReviewFileError(str(path), [("file", reason)])
+        when = imported_at or datetime.now(UTC).isoformat()
+        datetime.fromisoformat(when)  # refuse a malformed timestamp before writing anything
+        bad_purposes = sorted(set(purposes.values()) - set(PURPOSES))
+        if bad_purposes:
+            raise ValueError(f"unknown purpose(s) {bad_purposes}; expected one of {PURPOSES}")
+
+        reviews = read_review_file(path, known_items=known_items, class_names=class_names)
+        before = self.reviewed_labels().set_index("item_id")["label"]
+        rows = reviews.assign(
+            purpose=[purposes.get(i, "adhoc") for i in reviews["item_id"]],
+            reviewed_at=when,
+            review_file=str(path.resolve()),
+            review_file_sha256=sha,
+        ).astype(dict.fromkeys(REVIEWED_COLUMNS, str))
+        with atomic_path(target) as tmp:
+            rows.loc[:, REVIEWED_COLUMNS].to_parquet(tmp, index=False)
+
+        previous = rows["item_id"].map(before)
+        return ImportResult(
+            rows=len(rows),
+            new_items=int(previous.isna().sum()),
+            changed_labels=int((previous.notna() & (previous != rows["label"])).sum()),
+            path=target,
+            sha256=sha,
+        )

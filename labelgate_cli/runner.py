@@ -1,0 +1,85 @@
+"""Materialize a project's asset graph in-process against the configured Dagster instance."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from labelgate.errors import LabelgateError
+from labelgate.ingest import discover_batches
+from labelgate.project import REVIEWED_LABELS
+from labelgate.spec import ProjectSpec
+from pipelines.definitions import build_definitions
+from resources.encoder import TextEncoderResource
+
+
+class RunFailed(LabelgateError):
+    """A Dagster run failed; the message carries the step's own error."""
+
+
+@dataclass
+class RunSummary:
+    batches: list[str] = field(default_factory=list)
+    run_ids: list[str] = field(default_factory=list)
+
+
+def _execute(
+    defs: dg.Definitions, job_name: str, instance: dg.DagsterInstance, **kwargs: object
+) -> dg.ExecuteInProcessResult:
+    job = defs.resolve_job_def(job_name)
+    try:
+        result = job.execute_in_process(instance=instance, **kwargs)
+    except dg.DagsterExecutionStepExecutionError as exc:
+        user = exc.user_exception
+        if isinstance(user, LabelgateError):
+            raise user from None
+        raise RunFailed(f"{job_name} failed: {user}") from exc
+    if not result.success:
+        raise RunFailed(f"{job_name} failed (run {result.run_id}); see the Dagster UI")
+    return result
+
+
+def project_definitions(spec: ProjectSpec, encoder: TextEncoderResource) -> dg.Definitions:
+    return build_definitions([spec], encoder=encoder)
+
+
+def run_project(
+    spec: ProjectSpec,
+    *,
+    instance: dg.DagsterInstance,
+    encoder: TextEncoderResource,
+    on_batch: Callable[[str], None] | None = None,
+) -> RunSummary:
+    """Label every source batch (adding new partitions), then gate and refresh the queue."""
+    defs = project_definitions(spec, encoder)
+    batches = discover_batches(spec.source)
+    partitions_name = f"{spec.name}__batches"
+    known = set(instance.get_dynamic_partitions(partitions_name))
+    new_keys = [b.key for b in batches if b.key not in known]
+    if new_keys:
+        instance.add_dynamic_partitions(partitions_name, new_keys)
+    summary = RunSummary()
+    for batch in batches:
+        result = _execute(defs, f"{spec.name}__label_batch", instance, partition_key=batch.key)
+        summary.batches.append(batch.key)
+        summary.run_ids.append(result.run_id)
+        if on_batch:
+            on_batch(batch.key)
+    if batches:
+        summary.run_ids.append(_execute(defs, f"{spec.name}__publish", instance).run_id)
+    return summary
+
+
+def import_reviews(
+    spec: ProjectSpec,
+    files: list[str],
+    *,
+    instance: dg.DagsterInstance,
+    encoder: TextEncoderResource,
+) -> str:
+    """Import review files through the ``reviewed_labels`` asset, so the UI records it."""
+    defs = project_definitions(spec, encoder)
+    run_config = {"ops": {f"{spec.name}__{REVIEWED_LABELS}": {"config": {"files": files}}}}
+    return _execute(
+        defs, f"{spec.name}__import_reviews", instance, run_config=run_config
+    ).run_id

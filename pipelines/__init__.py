@@ -1,0 +1,1 @@
+"""Dagster Definitions, jobs and sensors for every labeling project in the workspace."""

@@ -1,0 +1,49 @@
+"""Per-project jobs: label a batch (partitioned), publish the project-wide tables, import reviews."""
+
+from dataclasses import dataclass
+
+import dagster as dg
+
+from assets.common import ProjectAssets
+from labelgate.project import (
+    ACCEPTED_LABELS,
+    AUTO_LABELS,
+    CANDIDATE_LABELS,
+    RAW_ITEMS,
+    REVIEW_QUEUE,
+    REVIEWED_LABELS,
+)
+
+
+@dataclass(frozen=True)
+class ProjectJobs:
+    label_batch: dg.UnresolvedAssetJobDefinition
+    publish: dg.UnresolvedAssetJobDefinition
+    import_reviews: dg.UnresolvedAssetJobDefinition
+
+    def all(self) -> list[dg.UnresolvedAssetJobDefinition]:
+        return [self.label_batch, self.publish, self.import_reviews]
+
+
+def build_jobs(project: ProjectAssets) -> ProjectJobs:
+    def selection(*names: str) -> dg.AssetSelection:
+        return dg.AssetSelection.assets(*(project.key(n) for n in names))
+
+    return ProjectJobs(
+        label_batch=dg.define_asset_job(
+            f"{project.name}__label_batch",
+            selection=selection(RAW_ITEMS, CANDIDATE_LABELS, AUTO_LABELS),
+            partitions_def=project.partitions,
+            description="Ingest one source batch and auto-label it.",
+        ),
+        publish=dg.define_asset_job(
+            f"{project.name}__publish",
+            selection=selection(ACCEPTED_LABELS, REVIEW_QUEUE),
+            description="Gate the auto-labels into accepted_labels and refresh the review queue.",
+        ),
+        import_reviews=dg.define_asset_job(
+            f"{project.name}__import_reviews",
+            selection=selection(REVIEWED_LABELS),
+            description="Import review files (config: files) into reviewed_labels.",
+        ),
+    )

@@ -1,0 +1,99 @@
+"""Sensors: new source files become batches; dropped review files get imported; finished runs
+trigger the next stage (publish after labeling, re-labeling after new reviews)."""
+
+import json
+from pathlib import Path
+
+import dagster as dg
+
+from assets.common import ProjectAssets
+from labelgate.ingest import discover_batches
+from labelgate.project import REVIEWED_LABELS
+from pipelines.jobs import ProjectJobs
+
+REVIEW_SUFFIXES = {".csv", ".json"}
+
+
+def _fingerprint(path: Path) -> str:
+    stat = path.stat()
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def build_source_sensor(project: ProjectAssets, jobs: ProjectJobs) -> dg.SensorDefinition:
+    @dg.sensor(
+        name=f"{project.name}__source_sensor",
+        job=jobs.label_batch,
+        minimum_interval_seconds=30,
+        description=f"Adds a batch partition per new or changed file in {project.spec.source.path}.",
+    )
+    def source_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+        seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+        known = set(context.instance.get_dynamic_partitions(project.partitions.name))
+        batches = discover_batches(project.spec.source)
+        current = {b.key: _fingerprint(b.path) for b in batches}
+        changed = [k for k, fp in current.items() if seen.get(k) != fp]
+        new_keys = [k for k in changed if k not in known]
+        return dg.SensorResult(
+            run_requests=[dg.RunRequest(partition_key=k, run_key=f"{k}:{current[k]}") for k in changed],
+            dynamic_partitions_requests=(
+                [project.partitions.build_add_request(new_keys)] if new_keys else []
+            ),
+            cursor=json.dumps(current, sort_keys=True),
+        )
+
+    return source_sensor
+
+
+def build_review_inbox_sensor(project: ProjectAssets, jobs: ProjectJobs) -> dg.SensorDefinition:
+    inbox = project.data.inbox_dir
+
+    @dg.sensor(
+        name=f"{project.name}__review_inbox_sensor",
+        job=jobs.import_reviews,
+        minimum_interval_seconds=30,
+        description=f"Imports review files dropped into {inbox}.",
+    )
+    def review_inbox_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+        if not inbox.is_dir():
+            return dg.SensorResult(skip_reason=f"review inbox {inbox} does not exist yet")
+        files = sorted(
+            p for p in inbox.iterdir() if p.is_file() and p.suffix.lower() in REVIEW_SUFFIXES
+        )
+        op_name = f"{project.name}__{REVIEWED_LABELS}"
+        return dg.SensorResult(
+            run_requests=[
+                dg.RunRequest(
+                    run_key=f"{p.name}:{_fingerprint(p)}",
+                    run_config={"ops": {op_name: {"config": {"files": [str(p)]}}}},
+                )
+                for p in files
+            ]
+        )
+
+    return review_inbox_sensor
+
+
+def build_follow_up_sensor(project: ProjectAssets, jobs: ProjectJobs) -> dg.SensorDefinition:
+    @dg.run_status_sensor(
+        name=f"{project.name}__follow_up_sensor",
+        run_status=dg.DagsterRunStatus.SUCCESS,
+        monitored_jobs=[jobs.label_batch, jobs.import_reviews],
+        request_jobs=[jobs.publish, jobs.label_batch],
+        description="After a batch is labeled: publish. After reviews are imported: re-label "
+        "every batch (few-shot heads retrain on the new reviews).",
+    )
+    def follow_up(context: dg.RunStatusSensorContext) -> list[dg.RunRequest]:
+        run = context.dagster_run
+        if run.job_name == jobs.label_batch.name:
+            return [dg.RunRequest(job_name=jobs.publish.name, run_key=f"publish:{run.run_id}")]
+        partitions = context.instance.get_dynamic_partitions(project.partitions.name)
+        return [
+            dg.RunRequest(
+                job_name=jobs.label_batch.name,
+                partition_key=key,
+                run_key=f"relabel:{run.run_id}:{key}",
+            )
+            for key in partitions
+        ]
+
+    return follow_up

@@ -1,0 +1,1 @@
+"""Dagster resources wrapping the labelgate domain."""

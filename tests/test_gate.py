@@ -1,0 +1,222 @@
+"""The auto-acceptance gate: Clopper–Pearson bound, fixed-sequence scan, and its honesty."""
+
+import json
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from scipy.stats import binomtest
+
+from labelgate.gate import (
+    GateResult,
+    auto_accept_mask,
+    choose_threshold,
+    clopper_pearson_lower,
+    min_sample_for_target,
+)
+
+TARGET = 0.95
+LEVEL = 0.95
+ALPHA = 1 - LEVEL
+
+
+def gate(confidence: np.ndarray, correct: np.ndarray, **kwargs: float) -> GateResult:
+    return choose_threshold(confidence, correct, target=TARGET, confidence_level=LEVEL, **kwargs)
+
+
+# --- Clopper–Pearson and n_min -------------------------------------------------------------
+
+
+def test_clopper_pearson_known_values() -> None:
+    assert clopper_pearson_lower(59, 59, 0.05) >= 0.95
+    assert clopper_pearson_lower(58, 58, 0.05) < 0.95
+    assert clopper_pearson_lower(0, 10, 0.05) == 0.0
+    assert clopper_pearson_lower(0, 0, 0.05) == 0.0
+    with pytest.raises(ValueError):
+        clopper_pearson_lower(5, 4, 0.05)
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "alpha"), [(59, 59, 0.05), (190, 200, 0.05), (1, 3, 0.1), (480, 500, 0.01)]
+)
+def test_clopper_pearson_matches_scipy_exact(k: int, n: int, alpha: float) -> None:
+    expected = binomtest(k, n, alternative="greater").proportion_ci(1 - alpha, method="exact").low
+    assert clopper_pearson_lower(k, n, alpha) == pytest.approx(expected, abs=1e-10)
+
+
+@pytest.mark.parametrize(("target", "alpha"), [(0.95, 0.05), (0.9, 0.05), (0.99, 0.01)])
+def test_min_sample_for_target_is_the_smallest(target: float, alpha: float) -> None:
+    n = min_sample_for_target(target, alpha)
+    assert clopper_pearson_lower(n, n, alpha) >= target
+    assert clopper_pearson_lower(n - 1, n - 1, alpha) < target
+    if (target, alpha) == (0.95, 0.05):
+        assert n == 59
+
+
+# --- honesty over simulated populations ---------------------------------------------------
+
+
+def naive_threshold(confidence: np.ndarray, correct: np.ndarray) -> float | None:
+    """Point-estimate gate (no bound): lowest threshold whose observed accuracy >= target."""
+    order = np.argsort(-confidence)
+    accuracy = np.cumsum(correct[order]) / np.arange(1, len(order) + 1)
+    ok = np.flatnonzero(accuracy >= TARGET)
+    return None if len(ok) == 0 else float(confidence[order][ok[-1]])
+
+
+@pytest.mark.parametrize(
+    ("p_correct", "min_automation"),
+    [(lambda c: c, 0.2), (lambda c: c**1.5, 0.1)],
+    ids=["calibrated", "overconfident"],
+)
+def test_gate_is_honest_over_seeds(
+    p_correct: Callable[[np.ndarray], np.ndarray], min_automation: float
+) -> None:
+    seeds, population, sample = 200, 20_000, 500
+    failures = naive_failures = 0
+    automation = []
+    for seed in range(seeds):
+        rng = np.random.default_rng(seed)
+        confidence = rng.beta(12, 1, population)
+        correct = rng.random(population) < p_correct(confidence)
+        idx = rng.choice(population, sample, replace=False)
+
+        result = gate(confidence[idx], correct[idx])
+        accepted = auto_accept_mask(confidence, result)
+        automation.append(accepted.mean())
+        failures += bool(accepted.any() and correct[accepted].mean() < TARGET)
+
+        naive = naive_threshold(confidence[idx], correct[idx])
+        if naive is not None:
+            naive_failures += bool(correct[confidence >= naive].mean() < TARGET)
+
+    tolerance = 2 * np.sqrt(ALPHA * (1 - ALPHA) / seeds)  # Monte-Carlo noise, ~0.03
+    assert failures / seeds <= ALPHA + tolerance
+    assert np.mean(automation) >= min_automation  # a gate that never accepts fails here
+    assert naive_failures / seeds > 0.2  # the simulation can catch an overconfident gate
+
+
+# --- decisions ----------------------------------------------------------------------------
+
+
+def test_no_reviews_accepts_nothing() -> None:
+    result = gate(np.array([]), np.array([], dtype=bool))
+    assert result.threshold is None
+    assert result.reviews_needed == min_sample_for_target(TARGET, ALPHA)
+    assert "Only 0 calibration reviews" in result.reason
+
+
+def test_too_few_reviews_accepts_nothing_and_asks_for_more() -> None:
+    confidence = np.linspace(0.9, 1.0, 30)
+    result = gate(confidence, np.ones(30, dtype=bool))
+    assert result.threshold is None
+    assert result.n_accepted == 0
+    assert result.scan == []
+    assert result.reviews_needed == min_sample_for_target(TARGET, ALPHA) - 30
+    assert "Only 30 calibration reviews" in result.reason
+    assert not auto_accept_mask(confidence, result).any()
+
+
+def test_perfect_labeler_accepts_everything() -> None:
+    rng = np.random.default_rng(0)
+    confidence = rng.uniform(0.3, 1.0, 300)
+    result = gate(confidence, np.ones(300, dtype=bool))
+    assert result.threshold == confidence.min()
+    assert result.n_accepted == 300
+    assert result.accuracy == 1.0
+    assert result.lower_bound is not None and result.lower_bound >= TARGET
+    assert result.reviews_needed == 0
+    assert auto_accept_mask(confidence, result).all()
+    assert all(row["passed"] for row in result.scan)
+
+
+def test_labeler_below_target_everywhere_accepts_nothing() -> None:
+    confidence = np.linspace(1.0, 0.5, 1000)  # high to low
+    correct = np.arange(1000) % 10 != 0  # every grid prefix is exactly 90% correct
+    result = gate(confidence, correct)
+    assert result.threshold is None
+    assert len(result.scan) == 1 and not result.scan[0]["passed"]
+    assert result.reviews_needed == min_sample_for_target(TARGET, ALPHA)
+    assert "improving the labelers" in result.reason
+
+
+def test_promising_labeler_gets_a_review_estimate() -> None:
+    confidence = np.linspace(1.0, 0.5, 100)
+    correct = np.arange(100) % 50 != 49  # 98% correct, but 100 reviews cannot prove 95%
+    result = gate(confidence, correct)
+    assert result.threshold is None
+    assert result.reviews_needed == 21  # the top 49 are perfect: 59 such items need ~121 reviews
+    assert "21 more random calibration reviews" in result.reason
+
+
+def test_scan_stops_at_first_failure_and_keeps_last_pass() -> None:
+    confidence = np.linspace(1.0, 0.0, 1000)
+    correct = np.ones(1000, dtype=bool)
+    correct[600:] = False  # the bottom 40% is all wrong
+    result = gate(confidence, correct)
+    assert result.threshold is not None
+    assert result.scan[-1]["passed"] is False
+    last_pass = result.scan[-2]
+    assert result.threshold == last_pass["threshold"]
+    assert result.n_accepted == last_pass["n"]
+    assert 600 <= result.n_accepted < 640  # step 10: bound fails ~3 steps into the errors
+
+
+def test_grid_is_fixed_before_looking_at_labels() -> None:
+    rng = np.random.default_rng(3)
+    confidence = rng.uniform(0.0, 1.0, 500)
+    perfect = gate(confidence, np.ones(500, dtype=bool))
+    noisy = gate(confidence, rng.random(500) < 0.99)
+    tested = [(row["threshold"], row["n"]) for row in noisy.scan]
+    assert tested == [(row["threshold"], row["n"]) for row in perfect.scan][: len(tested)]
+    assert all(b["n"] - a["n"] == 5 for a, b in zip(perfect.scan, perfect.scan[1:], strict=False))
+
+
+def test_ties_are_accepted_together() -> None:
+    confidence = np.r_[np.full(150, 0.97), np.full(150, 0.6)]
+    correct = np.r_[np.ones(150, dtype=bool), np.arange(150) % 2 == 0]
+    result = gate(confidence, correct)
+    assert result.threshold == 0.97
+    assert result.n_accepted == 150
+    assert [row["n"] for row in result.scan] == [150, 300]
+    thresholds = [row["threshold"] for row in result.scan]
+    assert len(set(thresholds)) == len(thresholds)
+    population = np.array([0.97, 0.97, 0.96, 0.99])
+    assert auto_accept_mask(population, result).tolist() == [True, True, False, True]
+
+
+def test_to_metadata_is_json_safe() -> None:
+    rng = np.random.default_rng(1)
+    confidence = rng.uniform(0.5, 1.0, 200)
+    result = gate(confidence, np.ones(200, dtype=bool))
+    meta = json.loads(json.dumps(result.to_metadata()))
+    assert meta["threshold"] == result.threshold
+    assert meta["scan"][0].keys() == {"threshold", "n", "k", "accuracy", "lower_bound", "passed"}
+    empty = gate(np.array([]), np.array([], dtype=bool)).to_metadata()
+    assert json.loads(json.dumps(empty))["threshold"] is None
+
+
+# --- validation ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("confidence", "correct", "kwargs", "message"),
+    [
+        ([0.9, 0.8], [True], {}, "differ in length"),
+        ([0.9, 1.2], [True, False], {}, "confidence must be in"),
+        ([0.9, float("nan")], [True, False], {}, "confidence must be in"),
+        ([0.9, -0.1], [True, False], {}, "confidence must be in"),
+        ([0.9, 0.8], [1, 2], {}, "correct must hold booleans"),
+        ([0.9], [True], {"target": 1.0}, "target"),
+        ([0.9], [True], {"target": 0.0}, "target"),
+        ([0.9], [True], {"confidence_level": 1.0}, "confidence_level"),
+        ([0.9], [True], {"confidence_level": -0.5}, "confidence_level"),
+        ([0.9], [True], {"step_fraction": 0.0}, "step_fraction"),
+    ],
+)
+def test_invalid_inputs_are_refused(
+    confidence: list[float], correct: list[object], kwargs: dict[str, float], message: str
+) -> None:
+    params = {"target": TARGET, "confidence_level": LEVEL, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        choose_threshold(np.array(confidence), np.array(correct), **params)
