@@ -9,15 +9,16 @@ import pandas as pd
 from assets.common import ProjectAssets, class_distribution
 from labelgate.aggregate import aggregate
 from labelgate.build import build_labelers
-from labelgate.candidates import outputs_from_frame, run_labelers
-from labelgate.project import AUTO_LABELS, CANDIDATE_LABELS, RAW_ITEMS
+from labelgate.candidates import CandidateStats, candidates_frame, label_stream, outputs_from_frame
+from labelgate.plots import confidence_histogram_png, png_markdown
+from labelgate.project import AUTO_LABELS, CANDIDATE_LABELS, RAW_ITEMS, REVIEWED_LABELS
 from resources.encoder import TextEncoderResource
 
 CHUNK_SIZE = 2048
 
 
 def build_label_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
-    spec = project.spec
+    spec, data = project.spec, project.data
     common = {
         "key_prefix": [project.name],
         "group_name": project.name,
@@ -27,38 +28,50 @@ def build_label_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
 
     @dg.asset(
         name=CANDIDATE_LABELS,
-        ins={"raw_items": dg.AssetIn(key=project.key(RAW_ITEMS))},
+        deps=[project.key(RAW_ITEMS)],
+        ins={"reviewed_labels": dg.AssetIn(key=project.key(REVIEWED_LABELS))},
         kinds={"pytorch", "scikitlearn", "parquet"},
         description="Each configured labeler's output per item, with labeler name and version. "
-        "Few-shot heads read the human reviews (reviewed_labels) at run time.",
+        "Few-shot heads train on reviewed_labels; items stream through in chunks.",
         **common,
     )
     def candidate_labels(
-        context: dg.AssetExecutionContext, encoder: TextEncoderResource, raw_items: pd.DataFrame
-    ) -> dg.Output[pd.DataFrame]:
+        context: dg.AssetExecutionContext,
+        encoder: TextEncoderResource,
+        reviewed_labels: pd.DataFrame,
+    ) -> dg.MaterializeResult:
+        key = context.partition_key
         labelers = build_labelers(
-            spec, encoder=encoder.get(), reviewed=project.data.reviewed_with_text()
+            spec, encoder=encoder.get(), reviewed=data.with_text(reviewed_labels)
         )
+        stats = CandidateStats()
         started = time.perf_counter()
-        frame = run_labelers(raw_items, labelers, spec.class_names, chunk_size=CHUNK_SIZE)
+        chunks = data.tables.iter_chunks(
+            RAW_ITEMS, key, columns=["item_id", "text"], chunk_size=CHUNK_SIZE
+        )
+        empty = candidates_frame([], [], spec.class_names)
+        with data.tables.stream(CANDIDATE_LABELS, key, empty) as writer:
+            for frame in label_stream(chunks, labelers, spec.class_names):
+                writer.write(frame)
+                stats.add(frame)
         elapsed = time.perf_counter() - started
-        coverage = frame.groupby("labeler")["label"].apply(lambda s: float(s.notna().mean()))
-        few_shot = {
-            labeler.name: labeler.status.reason
-            for labeler in labelers
-            if hasattr(labeler, "status")
-        }
-        return dg.Output(
-            frame,
+        return dg.MaterializeResult(
             metadata={
-                "dagster/row_count": len(frame),
-                "items": len(raw_items),
-                "items_per_second": round(len(raw_items) / elapsed, 1) if elapsed else 0.0,
+                "dagster/row_count": writer.rows,
+                "items": stats.items,
+                "items_per_second": round(stats.items / elapsed, 1) if elapsed else 0.0,
                 "labeler_versions": dg.MetadataValue.json(
                     {labeler.name: labeler.version for labeler in labelers}
                 ),
-                "coverage": dg.MetadataValue.json(coverage.round(4).to_dict()),
-                "few_shot": dg.MetadataValue.json(few_shot),
+                "coverage": dg.MetadataValue.json(stats.coverage()),
+                "few_shot": dg.MetadataValue.json(
+                    {
+                        labeler.name: labeler.status.reason
+                        for labeler in labelers
+                        if hasattr(labeler, "status")
+                    }
+                ),
+                "path": dg.MetadataValue.path(str(data.tables.path(CANDIDATE_LABELS, key))),
             },
         )
 
@@ -78,19 +91,22 @@ def build_label_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
         soft = {labeler.name: labeler.type != "rules" for labeler in spec.labelers}
         frame = aggregate(item_ids, outputs, soft, spec.class_names, seed=spec.review.seed)
         frame.insert(1, "batch", context.partition_key)
+        n_sources = frame["agreeing_sources"].map(lambda s: len(s.split(",")) if s else 0)
         return dg.Output(
             frame,
             metadata={
                 "dagster/row_count": len(frame),
                 "mean_confidence": float(np.mean(frame["confidence"])) if len(frame) else 0.0,
-                "class_distribution": class_distribution(frame["label"]),
-                "all_sources_agree": float(
-                    frame["agreeing_sources"].map(lambda s: len(s.split(",")) if s else 0)
-                    .eq(len(outputs))
-                    .mean()
-                )
+                "all_sources_agree": float(n_sources.eq(len(outputs)).mean())
                 if len(frame)
                 else 0.0,
+                "class_distribution": class_distribution(frame["label"]),
+                "confidence_histogram": dg.MetadataValue.md(
+                    png_markdown(
+                        confidence_histogram_png(frame["confidence"].to_numpy()),
+                        "confidence histogram",
+                    )
+                ),
             },
         )
 

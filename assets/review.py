@@ -2,6 +2,7 @@
 
 import dagster as dg
 import pandas as pd
+from pydantic import Field
 
 from assets.common import ProjectAssets, class_distribution
 from labelgate.project import AUTO_LABELS, RAW_ITEMS, REVIEW_QUEUE, REVIEWED_LABELS
@@ -11,7 +12,7 @@ from labelgate.review import select_review_queue, write_label_studio_tasks, writ
 class ImportReviewsConfig(dg.Config):
     """Review files (CSV item_id,label,reviewer or a Label Studio JSON export) to import."""
 
-    files: list[str] = []
+    files: list[str] = Field(default_factory=list)
 
 
 def build_review_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
@@ -25,6 +26,7 @@ def build_review_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
         ins={
             "auto_labels": dg.AssetIn(key=project.key(AUTO_LABELS)),
             "raw_items": dg.AssetIn(key=project.key(RAW_ITEMS)),
+            "reviewed_labels": dg.AssetIn(key=project.key(REVIEWED_LABELS)),
         },
         kinds={"pandas", "csv", "json"},
         description="Items a human must see: a stratified uniform random calibration sample "
@@ -32,9 +34,12 @@ def build_review_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
         "Studio tasks with the predictions pre-filled.",
     )
     def review_queue(
-        context: dg.AssetExecutionContext, auto_labels: pd.DataFrame, raw_items: pd.DataFrame
+        context: dg.AssetExecutionContext,
+        auto_labels: pd.DataFrame,
+        raw_items: pd.DataFrame,
+        reviewed_labels: pd.DataFrame,
     ) -> dg.Output[pd.DataFrame]:
-        reviewed = set(data.reviewed()["item_id"])
+        reviewed = set(reviewed_labels["item_id"])
         previous = data.queue_purposes()
         queued_calibration = {i for i, p in previous.items() if p == "calibration"} - reviewed
         auto_labels = auto_labels.drop_duplicates("item_id")
@@ -50,7 +55,9 @@ def build_review_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
         csv_path = write_queue_csv(queue, data.queue_dir / "review_queue.csv")
         versions = auto_labels["labeler_versions"].iloc[0] if len(auto_labels) else "{}"
         tasks_path, config_path = write_label_studio_tasks(
-            queue, data.queue_dir / "label_studio_tasks.json", spec.class_names,
+            queue,
+            data.queue_dir / "label_studio_tasks.json",
+            spec.class_names,
             model_version=versions,
         )
         counts = queue["purpose"].value_counts().to_dict()
@@ -72,10 +79,11 @@ def build_review_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
         key_prefix=[project.name],
         group_name=project.name,
         io_manager_key=project.io_manager_key,
-        deps=[project.key(REVIEW_QUEUE), project.key(RAW_ITEMS)],
+        deps=[project.key(RAW_ITEMS)],
         kinds={"pandas", "parquet"},
         description="Human decisions imported from review files (whole file or nothing), "
-        "latest decision per item.",
+        "latest decision per item. Reviewers answer the review_queue outside Dagster; their "
+        "files come in through this asset's config, the CLI or the review inbox sensor.",
     )
     def reviewed_labels(
         context: dg.AssetExecutionContext, config: ImportReviewsConfig

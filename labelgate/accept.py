@@ -10,7 +10,13 @@ from labelgate.gate import GateResult, auto_accept_mask, choose_threshold
 from labelgate.spec import GateSpec
 
 ACCEPTED_COLUMNS = [
-    "item_id", "label", "source", "confidence", "labeler_versions", "reviewer", "run_id"
+    "item_id",
+    "label",
+    "source",
+    "confidence",
+    "labeler_versions",
+    "reviewer",
+    "run_id",
 ]
 
 
@@ -33,6 +39,7 @@ def run_gate(auto_labels: pd.DataFrame, reviewed: pd.DataFrame, gate: GateSpec) 
         evidence["correct"].to_numpy(dtype=bool),
         target=gate.target_accuracy,
         confidence_level=gate.confidence,
+        planning_accuracy=gate.planning_accuracy,
     )
 
 

@@ -6,7 +6,8 @@ P(vote | true class). Soft sources (embedding, hf_classifier) contribute their p
 vectors as calibrated experts. Assuming sources are independent given the true class, the
 posterior is
 
-    log p(k | x) = log prior_k + sum_hard log P(vote_s | k) + sum_soft [log q_s(k | x) - log prior_k]
+    log p(k | x) = log prior_k + sum_hard log P(vote_s | k)
+                   + sum_soft [log q_s(k | x) - log prior_k]
 
 With a single soft source the posterior is exactly that source's probabilities.
 """

@@ -18,7 +18,8 @@ from labelgate.spec import (
 
 
 def embedding_cache_path(spec: ProjectSpec) -> Path:
-    return spec.project_dir / "cache" / "embeddings.sqlite"
+    """Shared by the projects of one storage root: keys are (encoder version, content hash)."""
+    return spec.storage / "_cache" / "embeddings.sqlite"
 
 
 def build_labelers(
@@ -36,7 +37,13 @@ def build_labelers(
         if isinstance(labeler_spec, RulesLabelerSpec):
             labelers.append(RulesLabeler(labeler_spec, spec.class_names))
         elif isinstance(labeler_spec, EmbeddingLabelerSpec):
-            labeler = EmbeddingLabeler(labeler_spec, spec.classes, embedder, seed=spec.review.seed)
+            labeler = EmbeddingLabeler(
+                labeler_spec,
+                spec.classes,
+                embedder,
+                seed=spec.review.seed,
+                model_dir=spec.project_dir / "models" / "few_shot",
+            )
             if reviewed is not None and len(reviewed):
                 labeler.fit(
                     reviewed["item_id"].tolist(),

@@ -1,7 +1,7 @@
 """Run labelers over items in chunks and move their outputs to and from the long table
 ``candidate_labels`` (one row per item and labeler)."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -9,7 +9,13 @@ import pandas as pd
 from labelgate.labelers.base import Labeler, LabelerOutput, abstain_rows, rows_to_labels
 
 CANDIDATE_COLUMNS = [
-    "item_id", "labeler", "labeler_version", "label", "confidence", "probs", "out_of_fold"
+    "item_id",
+    "labeler",
+    "labeler_version",
+    "label",
+    "confidence",
+    "probs",
+    "out_of_fold",
 ]
 
 
@@ -26,10 +32,15 @@ def candidates_frame(
                     "labeler": output.name,
                     "labeler_version": output.version,
                     "label": rows_to_labels(output.probs, class_names),
-                    "confidence": np.where(abstained, np.nan, np.nanmax(
-                        np.where(abstained[:, None], 0.0, output.probs), axis=1)),
-                    "probs": [[] if a else list(map(float, p))
-                              for a, p in zip(abstained, output.probs, strict=True)],
+                    "confidence": np.where(
+                        abstained,
+                        np.nan,
+                        np.nanmax(np.where(abstained[:, None], 0.0, output.probs), axis=1),
+                    ),
+                    "probs": [
+                        [] if a else list(map(float, p))
+                        for a, p in zip(abstained, output.probs, strict=True)
+                    ],
                     "out_of_fold": output.out_of_fold,
                 }
             )
@@ -39,9 +50,7 @@ def candidates_frame(
     return pd.concat(frames, ignore_index=True)[CANDIDATE_COLUMNS]
 
 
-def outputs_from_frame(
-    frame: pd.DataFrame, item_ids: Sequence[str], k: int
-) -> list[LabelerOutput]:
+def outputs_from_frame(frame: pd.DataFrame, item_ids: Sequence[str], k: int) -> list[LabelerOutput]:
     """Rebuild one LabelerOutput per labeler, rows aligned with ``item_ids``."""
     position = {item_id: row for row, item_id in enumerate(item_ids)}
     outputs = []
@@ -58,6 +67,38 @@ def outputs_from_frame(
     return outputs
 
 
+class CandidateStats:
+    """Running counts over streamed candidate chunks: items, and votes per labeler."""
+
+    def __init__(self) -> None:
+        self.items = 0
+        self.rows: dict[str, int] = {}
+        self.voted: dict[str, int] = {}
+
+    def add(self, frame: pd.DataFrame) -> None:
+        self.items += frame["item_id"].nunique()
+        for name, group in frame.groupby("labeler"):
+            self.rows[str(name)] = self.rows.get(str(name), 0) + len(group)
+            self.voted[str(name)] = self.voted.get(str(name), 0) + int(group["label"].notna().sum())
+
+    def coverage(self) -> dict[str, float]:
+        """Share of items each labeler did not abstain on."""
+        return {name: round(self.voted[name] / rows, 4) for name, rows in self.rows.items() if rows}
+
+
+def label_stream(
+    chunks: Iterable[pd.DataFrame],
+    labelers: Sequence[Labeler],
+    class_names: list[str],
+) -> Iterator[pd.DataFrame]:
+    """Candidate-label rows for each chunk of items (columns ``item_id``, ``text``)."""
+    for chunk in chunks:
+        ids = chunk["item_id"].tolist()
+        texts = chunk["text"].tolist()
+        outputs = [labeler.predict(ids, texts) for labeler in labelers]
+        yield candidates_frame(ids, outputs, class_names)
+
+
 def run_labelers(
     items: pd.DataFrame,
     labelers: list[Labeler],
@@ -66,17 +107,13 @@ def run_labelers(
     chunk_size: int = 2048,
     on_chunk: Callable[[int], None] | None = None,
 ) -> pd.DataFrame:
-    """All labelers over all items, a chunk at a time so memory stays flat."""
+    """All labelers over all items of an in-memory frame, a chunk at a time."""
+    chunks = (items.iloc[i : i + chunk_size] for i in range(0, len(items), chunk_size))
     frames = []
-    item_ids = items["item_id"].tolist()
-    texts = items["text"].tolist()
-    for start in range(0, len(item_ids), chunk_size):
-        ids = item_ids[start : start + chunk_size]
-        chunk_texts = texts[start : start + chunk_size]
-        outputs = [labeler.predict(ids, chunk_texts) for labeler in labelers]
-        frames.append(candidates_frame(ids, outputs, class_names))
+    for frame in label_stream(chunks, labelers, class_names):
+        frames.append(frame)
         if on_chunk:
-            on_chunk(len(ids))
+            on_chunk(frame["item_id"].nunique())
     if not frames:
         return candidates_frame([], [], class_names)
     return pd.concat(frames, ignore_index=True)

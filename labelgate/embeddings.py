@@ -69,6 +69,9 @@ class MiniLMEncoder:
     ) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
 
         self.model_path = Path(model_path) if model_path else default_minilm_path()
         if not self.model_path.is_dir():
@@ -146,10 +149,11 @@ class EmbeddingCache:
             for start in range(0, len(item_ids), 900):  # SQLite's bound-parameter limit
                 chunk = list(item_ids[start : start + 900])
                 marks = ",".join("?" * len(chunk))
-                rows = db.execute(
-                    f"SELECT item_id, vector FROM embedding WHERE encoder=? AND item_id IN ({marks})",
-                    [encoder, *chunk],
+                query = (
+                    "SELECT item_id, vector FROM embedding"
+                    f" WHERE encoder=? AND item_id IN ({marks})"
                 )
+                rows = db.execute(query, [encoder, *chunk])
                 for item_id, blob in rows:
                     found[item_id] = np.frombuffer(blob, dtype=np.float32)
         return found
@@ -165,7 +169,9 @@ class EmbeddingCache:
     def count(self, encoder: str) -> int:
         with self._connect() as db:
             return int(
-                db.execute("SELECT COUNT(*) FROM embedding WHERE encoder=?", [encoder]).fetchone()[0]
+                db.execute("SELECT COUNT(*) FROM embedding WHERE encoder=?", [encoder]).fetchone()[
+                    0
+                ]
             )
 
 

@@ -19,14 +19,25 @@ def export_frame(accepted: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
 def _label_studio_tasks(frame: pd.DataFrame) -> list[dict]:
     tasks = []
     for row in frame.itertuples(index=False):
-        result = [{"from_name": "label", "to_name": "text", "type": "choices",
-                   "value": {"choices": [row.label]}}]
+        result = [
+            {
+                "from_name": "label",
+                "to_name": "text",
+                "type": "choices",
+                "value": {"choices": [row.label]},
+            }
+        ]
         task: dict = {"data": {"item_id": row.item_id, "text": row.text}}
         if row.source == "human":
             task["annotations"] = [{"result": result, "completed_by": {"email": row.reviewer}}]
         else:
-            task["predictions"] = [{"result": result, "score": float(row.confidence),
-                                    "model_version": "labelgate-auto"}]
+            task["predictions"] = [
+                {
+                    "result": result,
+                    "score": float(row.confidence),
+                    "model_version": "labelgate-auto",
+                }
+            ]
         tasks.append(task)
     return tasks
 
@@ -41,6 +52,8 @@ def write_export(frame: pd.DataFrame, out_dir: Path, fmt: ExportFormat, name: st
         elif fmt == "parquet":
             frame.to_parquet(tmp, index=False)
         else:
-            tmp.write_text(json.dumps(_label_studio_tasks(frame), ensure_ascii=False, indent=1),
-                           encoding="utf-8")
+            tmp.write_text(
+                json.dumps(_label_studio_tasks(frame), ensure_ascii=False, indent=1),
+                encoding="utf-8",
+            )
     return target

@@ -5,8 +5,9 @@ model's (out-of-fold) confidence and whether its predicted label matched the hum
 
 Method ("Learn then Test", fixed-sequence testing): a grid of candidate thresholds is built
 from the calibration confidences alone (never the labels), each step adding about
-``step_fraction`` of the sample. Thresholds where even a perfect score could not pass are
-skipped; the rest are scanned from high to low, testing H0: accuracy(conf >= t) < target with
+``step_fraction`` of the sample. The scan begins at the first grid point with enough items
+that a planned accuracy could pass (fixed from the confidences alone, see ``choose_threshold``)
+and goes from high to low thresholds, testing H0: accuracy(conf >= t) < target with
 the one-sided Clopper–Pearson lower bound at level alpha = 1 - confidence_level. The scan stops
 at the first failure and the answer is the last threshold that passed. Testing in a fixed order
 and stopping at the first failure controls the family-wise error at alpha without correction.
@@ -22,6 +23,7 @@ import numpy as np
 from scipy.special import betaincinv
 
 _MAX_REVIEWS = 10_000_000
+START_FRACTION = 0.1  # the first test covers at least this share of the calibration sample
 
 
 def clopper_pearson_lower(successes: int, n: int, alpha: float) -> float:
@@ -35,13 +37,30 @@ def clopper_pearson_lower(successes: int, n: int, alpha: float) -> float:
 
 def min_sample_for_target(target: float, alpha: float) -> int:
     """Smallest n for which n/n successes has a Clopper–Pearson lower bound >= target."""
+    return min_sample_for_accuracy(1.0, target, alpha)
+
+
+def min_sample_for_accuracy(accuracy: float, target: float, alpha: float) -> int:
+    """Smallest n at which an observed ``accuracy`` (floor(n * accuracy) of n correct) has a
+    Clopper–Pearson lower bound >= target."""
     _check_open_unit("target", target)
     _check_open_unit("alpha", alpha)
-    # The lower bound for n/n is alpha ** (1 / n); guard the closed form against rounding.
-    n = max(1, math.ceil(math.log(alpha) / math.log(target)) - 1)
-    while clopper_pearson_lower(n, n, alpha) < target:
+    if not target < accuracy <= 1:
+        raise ValueError(f"accuracy must be in (target, 1], got {accuracy} for target {target}")
+    if accuracy == 1.0:
+        # The lower bound for n/n is alpha ** (1 / n); guard the closed form against rounding.
+        n = max(1, math.ceil(math.log(alpha) / math.log(target)) - 1)
+    else:  # normal approximation as a starting point, then walk up to the exact answer
+        z = 1.6448536269514722 if abs(alpha - 0.05) < 1e-12 else _z(alpha)
+        n = max(1, math.floor((z / (accuracy - target)) ** 2 * target * (1 - target) * 0.5))
+    while clopper_pearson_lower(math.floor(n * accuracy + 1e-9), n, alpha) < target:
         n += 1
     return n
+
+
+def default_planning_accuracy(target: float) -> float:
+    """Half-way between the target and perfection: the accuracy the first test plans for."""
+    return (1.0 + target) / 2.0
 
 
 @dataclass(frozen=True)
@@ -57,6 +76,7 @@ class GateResult:
     confidence_level: float
     reviews_needed: int  # 0 when something is accepted
     reason: str
+    scan_start: int = 0  # calibration items the first test covers at least
     scan: list[dict[str, Any]] = field(default_factory=list)
 
     def to_metadata(self) -> dict[str, Any]:
@@ -70,14 +90,31 @@ def choose_threshold(
     *,
     target: float,
     confidence_level: float,
+    planning_accuracy: float | None = None,
     step_fraction: float = 0.01,
 ) -> GateResult:
-    """Lowest threshold whose accepted-item accuracy is >= target with the given confidence."""
+    """Lowest threshold whose accepted-item accuracy is >= target with the given confidence.
+
+    The scan starts at the most confident grid point holding at least ``first_test_size``
+    calibration items: the larger of ``n_start``, the sample size at which an observed
+    ``planning_accuracy`` (default: half-way between target and 1) would pass, and a tenth
+    of the sample. That choice uses neither the labels nor the outcome of any test, so the
+    sequence stays fixed in advance; it keeps the first test from being a coin toss on a
+    handful of items (one reviewer slip there would end the scan before it began), and its
+    power grows with the number of reviews.
+    """
     conf, ok = _validate(confidence, correct, target, confidence_level, step_fraction)
     alpha = 1.0 - confidence_level
+    plan = default_planning_accuracy(target) if planning_accuracy is None else planning_accuracy
     n_cal = len(conf)
-    n_min = min_sample_for_target(target, alpha)
-    base = {"n_calibration": n_cal, "target": target, "confidence_level": confidence_level}
+    n_start = min_sample_for_accuracy(plan, target, alpha)
+    n_first = first_test_size(n_cal, n_start)
+    base = {
+        "n_calibration": n_cal,
+        "target": target,
+        "confidence_level": confidence_level,
+        "scan_start": n_first,
+    }
     goal = f"{target:.1%} accuracy at {confidence_level:.0%} confidence"
 
     # Sort by confidence, high to low; n_at[i] counts items with conf >= sorted_conf[i] (ties).
@@ -101,7 +138,7 @@ def choose_threshold(
     scan: list[dict[str, Any]] = []
     best: dict[str, Any] | None = None
     for t, n, k in grid:
-        if n < n_min:
+        if n < n_first:
             continue
         lb = clopper_pearson_lower(k, n, alpha)
         row = {"threshold": t, "n": n, "k": k, "accuracy": k / n, "lower_bound": lb}
@@ -127,38 +164,35 @@ def choose_threshold(
             **base,
         )
 
-    n_first = scan[0]["n"] if scan else n_cal  # the binding first test, or all we have
-    needed = _reviews_needed(grid, n_cal, n_first, target, alpha)
-    if n_cal < n_min:
+    if n_cal < n_start:
         why = (
-            f"Only {n_cal} calibration reviews: at least {n_min} are needed before even a "
-            f"perfect score can show {goal}."
+            f"Only {n_cal} calibration reviews: the first test needs at least {n_start} "
+            f"(where {plan:.1%} observed accuracy would show {goal})."
+        )
+        estimate = _reviews_needed(grid, n_cal, target, alpha, n_start)
+        needed = max(n_start - n_cal, estimate or 0)
+        why += f" About {needed} more random calibration reviews are needed."
+        return GateResult(
+            None, n_cal, 0, None, None, target, confidence_level, needed, why, n_start, scan
+        )
+    first = scan[0]
+    why = (
+        f"No threshold passed: the {first['n']} most confident calibration items are "
+        f"{first['accuracy']:.1%} correct, lower bound {first['lower_bound']:.1%}, short of "
+        f"{goal}."
+    )
+    estimate = _reviews_needed(grid, n_cal, target, alpha, n_start)
+    if estimate is None:
+        needed = n_start
+        why += (
+            " The most confident calibration items are not more accurate than the target, "
+            "so more reviews alone may not help; improve the labelers."
         )
     else:
-        first = scan[0]
-        why = (
-            f"No threshold passed: the {first['n']} most confident calibration items are "
-            f"{first['accuracy']:.1%} correct, lower bound {first['lower_bound']:.1%}, short of "
-            f"{goal}."
-        )
-    if needed is None:
-        needed = n_min
-        if n_cal:
-            why += (
-                " The most confident calibration items are not more accurate than the target, "
-                "so more reviews alone may not help; consider improving the labelers."
-            )
-    else:
+        needed = estimate
         why += f" About {needed} more random calibration reviews may be needed."
     return GateResult(
-        threshold=None,
-        n_accepted=0,
-        accuracy=None,
-        lower_bound=None,
-        reviews_needed=needed,
-        reason=why,
-        scan=scan,
-        **base,
+        None, n_cal, 0, None, None, target, confidence_level, needed, why, n_start, scan
     )
 
 
@@ -171,24 +205,39 @@ def auto_accept_mask(confidence: np.ndarray, result: GateResult) -> np.ndarray:
 
 
 def _reviews_needed(
-    grid: list[tuple[float, int, int]], n_cal: int, n_first: int, target: float, alpha: float
+    grid: list[tuple[float, int, int]],
+    n_cal: int,
+    target: float,
+    alpha: float,
+    n_start: int,
 ) -> int | None:
     """Estimated extra random reviews until the first test of the scan can pass.
 
-    Candidates are the most confident grid subsets (n <= n_first items, those the first test
-    would cover as the sample grows). A subset of n of the N items with observed accuracy
-    p > target needs m > n items with floor(m * p) successes to reach the target bound; as
-    reviews are drawn uniformly, that takes about m * N / n reviews in all. The cheapest
-    candidate wins; None when no candidate's observed accuracy exceeds the target.
+    With N reviews the first test covers the top ``first_test_size(N)`` items. A most
+    confident grid subset holding a share f = n / n_cal of the sample with observed accuracy
+    p > target passes once the first test fits inside it (size <= f * N) and is large enough
+    for p to pass (size >= m(p)). The cheapest such subset wins; None when none has p > target.
     """
     best: int | None = None
     for _, n, k in grid:
-        if n > n_first or k / n <= target:
+        p = k / n
+        if p <= target or n_cal == 0:
             continue
-        m = _sample_for_accuracy(k / n, n, target, alpha)
-        extra = max(1, math.ceil(m * n_cal / n) - n_cal)
+        m = _sample_for_accuracy(p, n, target, alpha)
+        share = n / n_cal
+        if m > n_start and share < START_FRACTION:
+            continue  # its first test would outgrow it before it is big enough
+        total = math.ceil(n_start / share)
+        if m > n_start:
+            total = max(total, math.ceil(m / START_FRACTION))
+        extra = max(1, total - n_cal)
         best = extra if best is None else min(best, extra)
     return best
+
+
+def first_test_size(n_calibration: int, n_start: int) -> int:
+    """Calibration items the first test covers at least: grows with the sample."""
+    return max(n_start, math.ceil(START_FRACTION * n_calibration))
 
 
 def _sample_for_accuracy(p: float, n: int, target: float, alpha: float) -> int:
@@ -232,6 +281,12 @@ def _validate(
     if raw.dtype != bool and not np.isin(raw, [0, 1]).all():
         raise ValueError("correct must hold booleans (or 0/1)")
     return conf, raw.astype(bool)
+
+
+def _z(alpha: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.ppf(1 - alpha))
 
 
 def _check_open_unit(name: str, value: float) -> None:

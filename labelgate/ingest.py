@@ -123,7 +123,9 @@ def _read_rows(batch: Batch) -> pd.DataFrame:
         frame["__bad_encoding"] = False
         return frame
     except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise SourceError(f"source file {batch.path} cannot be read as {batch.format}: {exc}")
+        raise SourceError(
+            f"source file {batch.path} cannot be read as {batch.format}: {exc}"
+        ) from exc
 
 
 def _excerpt(value: object, limit: int = 80) -> str:

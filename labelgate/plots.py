@@ -6,8 +6,8 @@ import io
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
 
 def reliability_png(
@@ -36,14 +36,33 @@ def reliability_png(
         for x, y, n in zip(centers, accuracy, counts, strict=True):
             left.text(x, min(y + 0.02, 0.98), str(n), ha="center", fontsize=7)
     left.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
-    left.set(xlabel="confidence", ylabel="accuracy on calibration reviews", xlim=(0, 1),
-             ylim=(0, 1), title="Reliability")
+    left.set(
+        xlabel="confidence",
+        ylabel="accuracy on calibration reviews",
+        xlim=(0, 1),
+        ylim=(0, 1),
+        title="Reliability",
+    )
     left.legend(fontsize=7, loc="upper left")
     right.hist(all_confidence, bins=edges, color="#72b7b2")
     if threshold is not None:
         right.axvline(threshold, color="#e45756", label=f"gate threshold {threshold:.3f}")
         right.legend(fontsize=7)
     right.set(xlabel="confidence", ylabel="items", title="Confidence of auto-labels")
+    return _png(fig)
+
+
+def confidence_histogram_png(confidence: np.ndarray, *, bins: int = 20) -> bytes:
+    """Histogram of label confidences."""
+    fig, axis = plt.subplots(figsize=(5, 3), dpi=90)
+    axis.hist(
+        np.asarray(confidence, dtype=float), bins=np.linspace(0, 1, bins + 1), color="#72b7b2"
+    )
+    axis.set(xlabel="confidence", ylabel="items", title="Confidence of auto-labels")
+    return _png(fig)
+
+
+def _png(fig: plt.Figure) -> bytes:
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")

@@ -3,10 +3,12 @@
 Used by the Dagster assets and the CLI alike, so both read and write the same files.
 """
 
+from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from labelgate.review import ImportResult, ReviewStore
 from labelgate.spec import ProjectSpec
@@ -59,9 +61,28 @@ class ProjectData:
         """Current human decision per item (latest review wins)."""
         return self.reviews.reviewed_labels()
 
+    def texts(self, item_ids: Iterable[str]) -> pd.DataFrame:
+        """``item_id``, ``text`` of the given items, read without loading every batch whole."""
+        wanted = sorted(set(item_ids))
+        frames = []
+        for key in self.tables.partitions(RAW_ITEMS) if wanted else []:
+            table = pq.read_table(
+                self.tables.path(RAW_ITEMS, key),
+                columns=["item_id", "text"],
+                filters=[("item_id", "in", wanted)],
+            )
+            frames.append(table.to_pandas())
+        if not frames:
+            return pd.DataFrame({"item_id": pd.Series(dtype=str), "text": pd.Series(dtype=str)})
+        return pd.concat(frames, ignore_index=True).drop_duplicates("item_id")
+
+    def with_text(self, reviewed: pd.DataFrame) -> pd.DataFrame:
+        """Reviewed labels (``item_id``, ``label``) joined to their items' text."""
+        pairs = reviewed[["item_id", "label"]]
+        return pairs.merge(self.texts(pairs["item_id"]), on="item_id", how="inner")
+
     def reviewed_with_text(self) -> pd.DataFrame:
-        reviewed = self.reviewed()[["item_id", "label"]]
-        return reviewed.merge(self.items(["item_id", "text"]), on="item_id", how="inner")
+        return self.with_text(self.reviewed())
 
     def queue_purposes(self) -> dict[str, str]:
         if not self.tables.exists(REVIEW_QUEUE):

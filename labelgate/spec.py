@@ -95,6 +95,17 @@ class ReviewSpec(_Strict):
 class GateSpec(_Strict):
     target_accuracy: Annotated[float, Field(gt=0, lt=1)] = 0.95
     confidence: Annotated[float, Field(gt=0, lt=1)] = 0.95
+    # Accuracy the first test of the threshold scan is sized for; default half-way to 1.
+    planning_accuracy: Annotated[float, Field(gt=0, le=1)] | None = None
+
+    @model_validator(mode="after")
+    def _planning_above_target(self) -> "GateSpec":
+        if self.planning_accuracy is not None and self.planning_accuracy <= self.target_accuracy:
+            raise ValueError(
+                f"planning_accuracy ({self.planning_accuracy}) must be above target_accuracy "
+                f"({self.target_accuracy})"
+            )
+        return self
 
 
 class ProjectSpec(_Strict):
@@ -170,9 +181,7 @@ def parse_project(data: object, *, base_dir: Path, origin: Path) -> ProjectSpec:
         labelers.append(labeler)
     return spec.model_copy(
         update={
-            "source": spec.source.model_copy(
-                update={"path": _resolve(base_dir, spec.source.path)}
-            ),
+            "source": spec.source.model_copy(update={"path": _resolve(base_dir, spec.source.path)}),
             "review": spec.review.model_copy(
                 update={"folder": _resolve(base_dir, spec.review.folder)}
             ),

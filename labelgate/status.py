@@ -33,7 +33,9 @@ def project_status(data: ProjectData) -> ProjectStatus:
     accepted = tables.read(ACCEPTED_LABELS) if tables.exists(ACCEPTED_LABELS) else None
     queue = tables.read(REVIEW_QUEUE) if tables.exists(REVIEW_QUEUE) else None
     pending_queue = 0 if queue is None else int((~queue["item_id"].isin(reviewed["item_id"])).sum())
-    gate = run_gate(auto.drop_duplicates("item_id"), reviewed, data.spec.gate) if len(auto) else None
+    gate = (
+        run_gate(auto.drop_duplicates("item_id"), reviewed, data.spec.gate) if len(auto) else None
+    )
     return ProjectStatus(
         project=data.spec.name,
         batches=len(tables.partitions("raw_items")),

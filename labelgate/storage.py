@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 UNPARTITIONED = "_all"
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=-]{0,199}$")
@@ -30,8 +32,18 @@ def atomic_path(target: Path) -> Iterator[Path]:
         with tmp.open("rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, target)
+        fsync_dir(target.parent)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename inside ``folder`` durable (a crash right after must not undo it)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_text_atomic(target: Path, text: str) -> None:
@@ -56,6 +68,43 @@ class TableStore:
             frame.to_parquet(tmp, index=False)
         return target
 
+    @contextmanager
+    def stream(
+        self, asset: str, partition: str | None, empty: pd.DataFrame
+    ) -> Iterator["TableWriter"]:
+        """Write a table chunk by chunk; it replaces the old one only when the block ends.
+
+        ``empty`` fixes the columns (and dtypes) when no chunk is written at all.
+        """
+        target = self.path(asset, partition)
+        with atomic_path(target) as tmp:
+            writer = TableWriter(tmp)
+            try:
+                yield writer
+                if writer.rows == 0 and writer.writer is None:
+                    empty.to_parquet(tmp, index=False)
+            finally:
+                writer.close()
+
+    def iter_chunks(
+        self,
+        asset: str,
+        partition: str | None = None,
+        *,
+        columns: list[str] | None = None,
+        chunk_size: int = 4096,
+    ) -> Iterator[pd.DataFrame]:
+        """Read a table a chunk at a time, so memory does not grow with its length."""
+        path = self.path(asset, partition)
+        if not path.is_file():
+            raise FileNotFoundError(f"no table for {asset!r} partition {partition!r} at {path}")
+        parquet = pq.ParquetFile(path)
+        for batch in parquet.iter_batches(batch_size=chunk_size, columns=columns):
+            yield batch.to_pandas()
+
+    def row_count(self, asset: str, partition: str | None = None) -> int:
+        return int(pq.ParquetFile(self.path(asset, partition)).metadata.num_rows)
+
     def exists(self, asset: str, partition: str | None = None) -> bool:
         return self.path(asset, partition).is_file()
 
@@ -69,9 +118,7 @@ class TableStore:
         folder = self.root / asset
         if not folder.is_dir():
             return []
-        return sorted(
-            p.stem for p in folder.glob("*.parquet") if p.stem != UNPARTITIONED
-        )
+        return sorted(p.stem for p in folder.glob("*.parquet") if p.stem != UNPARTITIONED)
 
     def read_all(self, asset: str, partitions: list[str] | None = None) -> pd.DataFrame:
         """Concatenate the given (default: all stored) partitions of an asset."""
@@ -80,3 +127,26 @@ class TableStore:
         if not frames:
             return pd.DataFrame()
         return pd.concat(frames, ignore_index=True)
+
+
+class TableWriter:
+    """Appends DataFrame chunks of one schema to a Parquet file (see ``TableStore.stream``)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.writer: pq.ParquetWriter | None = None
+        self.rows = 0
+
+    def write(self, frame: pd.DataFrame) -> None:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, table.schema)
+        elif table.schema != self.writer.schema:
+            table = table.cast(self.writer.schema)
+        self.writer.write_table(table)
+        self.rows += len(frame)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None

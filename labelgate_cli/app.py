@@ -1,7 +1,7 @@
 """labelgate: auto-labeling with a statistical gate, orchestrated by Dagster."""
 
 import shutil
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -19,8 +19,9 @@ from labelgate_cli.instance import get_instance
 from labelgate_cli.projects import resolve_project
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
-review_app = typer.Typer(help="Exchange the review queue with human reviewers.",
-                         no_args_is_help=True)
+review_app = typer.Typer(
+    help="Exchange the review queue with human reviewers.", no_args_is_help=True
+)
 app.add_typer(review_app, name="review")
 console = Console()
 err = Console(stderr=True)
@@ -28,18 +29,18 @@ err = Console(stderr=True)
 ProjectArg = Annotated[str, typer.Argument(help="Project file (YAML) or project name.")]
 
 
-class Encoder(str, Enum):
+class Encoder(StrEnum):
     minilm = "minilm"
     hashing = "hashing"
 
 
-class ExportFormat(str, Enum):
+class ExportFormat(StrEnum):
     csv = "csv"
     parquet = "parquet"
     labelstudio = "labelstudio"
 
 
-class QueueFormat(str, Enum):
+class QueueFormat(StrEnum):
     csv = "csv"
     labelstudio = "labelstudio"
 
@@ -54,7 +55,7 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
-def _encoder(kind: Encoder):  # noqa: ANN202 - imported lazily: Dagster is slow to import
+def _encoder(kind: Encoder):  # type: ignore[no-untyped-def]  # resources import Dagster lazily
     from resources.encoder import TextEncoderResource
 
     return TextEncoderResource(kind=kind.value)
@@ -79,10 +80,16 @@ def status_table(status: ProjectStatus) -> Table:
     if gate is not None:
         rows += [
             ("target accuracy", f"{gate.target:.1%} at {gate.confidence_level:.0%} confidence"),
-            ("gate threshold", "none (nothing auto-accepted)" if gate.threshold is None
-             else f"{gate.threshold:.4f}"),
-            ("calibration accuracy of accepted",
-             "-" if gate.accuracy is None else f"{gate.accuracy:.2%}"),
+            (
+                "gate threshold",
+                "none (nothing auto-accepted)"
+                if gate.threshold is None
+                else f"{gate.threshold:.4f}",
+            ),
+            (
+                "calibration accuracy of accepted",
+                "-" if gate.accuracy is None else f"{gate.accuracy:.2%}",
+            ),
             ("lower bound", "-" if gate.lower_bound is None else f"{gate.lower_bound:.2%}"),
             ("reviews still needed", gate.reviews_needed),
         ]
@@ -103,12 +110,17 @@ def run(project: ProjectArg, encoder: EncoderOpt = Encoder.minilm) -> None:
         batches = discover_batches(spec.source)
         instance = get_instance()
         with Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), console=console,
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
         ) as progress:
             task = progress.add_task(f"labeling {spec.name}", total=len(batches))
             summary = run_project(
-                spec, instance=instance, encoder=_encoder(encoder),
+                spec,
+                instance=instance,
+                encoder=_encoder(encoder),
                 on_batch=lambda key: progress.advance(task),
             )
         if not summary.batches:
@@ -156,8 +168,11 @@ def review_export(
         data = ProjectData(resolve_project(project))
         if not data.tables.exists(REVIEW_QUEUE):
             _fail(f"project {data.spec.name} has no review queue yet: run it first")
-        names = (["review_queue.csv"] if format is QueueFormat.csv
-                 else ["label_studio_tasks.json", "label_studio_config.xml"])
+        names = (
+            ["review_queue.csv"]
+            if format is QueueFormat.csv
+            else ["label_studio_tasks.json", "label_studio_config.xml"]
+        )
         out.mkdir(parents=True, exist_ok=True)
         for name in names:
             source = data.queue_dir / name
@@ -166,8 +181,10 @@ def review_export(
             shutil.copyfile(source, out / name)
             console.print(f"wrote [bold]{out / name}[/]")
         queue = data.tables.read(REVIEW_QUEUE)
-        console.print(f"{len(queue)} items to review "
-                      f"({int((queue['purpose'] == 'calibration').sum())} calibration)")
+        console.print(
+            f"{len(queue)} items to review "
+            f"({int((queue['purpose'] == 'calibration').sum())} calibration)"
+        )
     except LabelgateError as exc:
         _fail(str(exc))
 
@@ -175,8 +192,10 @@ def review_export(
 @review_app.command("import")
 def review_import(
     project: ProjectArg,
-    files: Annotated[list[Path], typer.Argument(help="CSV (item_id,label,reviewer) or Label "
-                                                "Studio JSON export files.")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="CSV (item_id,label,reviewer) or Label Studio JSON export files."),
+    ],
     encoder: EncoderOpt = Encoder.minilm,
 ) -> None:
     """Import review decisions; a file with any bad row is refused whole."""
@@ -187,15 +206,75 @@ def review_import(
         for file in files:
             if not file.is_file():
                 _fail(f"review file {file} does not exist")
-        import_reviews(spec, [str(f) for f in files], instance=get_instance(),
-                       encoder=_encoder(encoder))
+        import_reviews(
+            spec, [str(f) for f in files], instance=get_instance(), encoder=_encoder(encoder)
+        )
         reviewed = ProjectData(spec).reviewed()
-        console.print(f"imported; {len(reviewed)} items now have a human decision. "
-                      f"Run [bold]labelgate run {project}[/] to re-label and re-gate.")
+        console.print(
+            f"imported; {len(reviewed)} items now have a human decision. "
+            f"Run [bold]labelgate run {project}[/] to re-label and re-gate."
+        )
     except ReviewFileError as exc:
         _fail(str(exc))
     except LabelgateError as exc:
         _fail(str(exc))
+
+
+@app.command()
+def demo(
+    project: ProjectArg = "projects/complaints.yaml",
+    messages: Annotated[int, typer.Option(min=50, help="Synthetic messages to generate.")] = 5000,
+    rounds: Annotated[int, typer.Option(min=0, help="Simulated human review rounds.")] = 2,
+    error_rate: Annotated[
+        float, typer.Option(min=0.0, max=0.5, help="Share of simulated reviews that are wrong.")
+    ] = 0.02,
+    seed: int = 0,
+    encoder: EncoderOpt = Encoder.minilm,
+) -> None:
+    """Generate a synthetic bank-message corpus and run the full loop with simulated reviewers."""
+    from labelgate_cli.demo import run_demo
+
+    try:
+        spec = resolve_project(project)
+        report = run_demo(
+            spec,
+            instance=get_instance(),
+            encoder=_encoder(encoder),
+            messages=messages,
+            rounds=rounds,
+            error_rate=error_rate,
+            seed=seed,
+            on_step=lambda text: console.print(f"[dim]·[/] {text}"),
+        )
+    except LabelgateError as exc:
+        _fail(str(exc))
+        return
+    table = Table(title="labelgate demo · against the generator's truth")
+    for column in (
+        "round",
+        "reviews",
+        "auto-accepted",
+        "automation",
+        "auto accuracy",
+        "human accuracy",
+    ):
+        table.add_column(column, justify="right")
+    for item in report.rounds:
+        r = item.result
+        table.add_row(
+            str(item.round),
+            str(item.reviews_imported),
+            str(r.auto_accepted),
+            f"{r.automation_rate:.1%}",
+            "-" if r.auto_accuracy is None else f"{r.auto_accuracy:.2%}",
+            "-" if r.human_accuracy is None else f"{r.human_accuracy:.2%}",
+        )
+    console.print(status_table(project_status(ProjectData(spec))))
+    console.print(table)
+    console.print(
+        f"Dagster UI on the same instance: [bold]make ui[/] (DAGSTER_HOME="
+        f"{get_instance().root_directory})"
+    )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Materialize a project's asset graph in-process against the configured Dagster instance."""
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -7,10 +8,12 @@ import dagster as dg
 
 from labelgate.errors import LabelgateError
 from labelgate.ingest import discover_batches
-from labelgate.project import REVIEWED_LABELS
+from labelgate.project import REVIEWED_LABELS, ProjectData
 from labelgate.spec import ProjectSpec
 from pipelines.definitions import build_definitions
 from resources.encoder import TextEncoderResource
+
+LOG_LEVEL = os.environ.get("LABELGATE_LOG_LEVEL", "WARNING")
 
 
 class RunFailed(LabelgateError):
@@ -27,8 +30,10 @@ def _execute(
     defs: dg.Definitions, job_name: str, instance: dg.DagsterInstance, **kwargs: object
 ) -> dg.ExecuteInProcessResult:
     job = defs.resolve_job_def(job_name)
+    run_config = dict(kwargs.pop("run_config", None) or {})  # type: ignore[call-overload]
+    run_config.setdefault("loggers", {"console": {"config": {"log_level": LOG_LEVEL}}})
     try:
-        result = job.execute_in_process(instance=instance, **kwargs)
+        result = job.execute_in_process(instance=instance, run_config=run_config, **kwargs)
     except dg.DagsterExecutionStepExecutionError as exc:
         user = exc.user_exception
         if isinstance(user, LabelgateError):
@@ -59,6 +64,8 @@ def run_project(
     if new_keys:
         instance.add_dynamic_partitions(partitions_name, new_keys)
     summary = RunSummary()
+    if batches and not ProjectData(spec).tables.exists(REVIEWED_LABELS):
+        summary.run_ids.append(import_reviews(spec, [], instance=instance, encoder=encoder))
     for batch in batches:
         result = _execute(defs, f"{spec.name}__label_batch", instance, partition_key=batch.key)
         summary.batches.append(batch.key)
@@ -80,6 +87,4 @@ def import_reviews(
     """Import review files through the ``reviewed_labels`` asset, so the UI records it."""
     defs = project_definitions(spec, encoder)
     run_config = {"ops": {f"{spec.name}__{REVIEWED_LABELS}": {"config": {"files": files}}}}
-    return _execute(
-        defs, f"{spec.name}__import_reviews", instance, run_config=run_config
-    ).run_id
+    return _execute(defs, f"{spec.name}__import_reviews", instance, run_config=run_config).run_id

@@ -1,6 +1,7 @@
-"""Per-project jobs: label a batch (partitioned), publish the project-wide tables, import reviews."""
+"""Per-project jobs: label a batch (partitioned), publish project-wide tables, import reviews."""
 
 from dataclasses import dataclass
+from typing import Any
 
 import dagster as dg
 
@@ -14,14 +15,17 @@ from labelgate.project import (
     REVIEWED_LABELS,
 )
 
+# What ``dg.define_asset_job`` returns; Dagster does not export the class itself.
+AssetJob = Any
+
 
 @dataclass(frozen=True)
 class ProjectJobs:
-    label_batch: dg.UnresolvedAssetJobDefinition
-    publish: dg.UnresolvedAssetJobDefinition
-    import_reviews: dg.UnresolvedAssetJobDefinition
+    label_batch: AssetJob
+    publish: AssetJob
+    import_reviews: AssetJob
 
-    def all(self) -> list[dg.UnresolvedAssetJobDefinition]:
+    def all(self) -> list[AssetJob]:
         return [self.label_batch, self.publish, self.import_reviews]
 
 

@@ -24,7 +24,7 @@ def build_source_sensor(project: ProjectAssets, jobs: ProjectJobs) -> dg.SensorD
         name=f"{project.name}__source_sensor",
         job=jobs.label_batch,
         minimum_interval_seconds=30,
-        description=f"Adds a batch partition per new or changed file in {project.spec.source.path}.",
+        description=f"Adds a batch partition per new or changed file in {project.spec.source.path}",
     )
     def source_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
@@ -34,7 +34,9 @@ def build_source_sensor(project: ProjectAssets, jobs: ProjectJobs) -> dg.SensorD
         changed = [k for k, fp in current.items() if seen.get(k) != fp]
         new_keys = [k for k in changed if k not in known]
         return dg.SensorResult(
-            run_requests=[dg.RunRequest(partition_key=k, run_key=f"{k}:{current[k]}") for k in changed],
+            run_requests=[
+                dg.RunRequest(partition_key=k, run_key=f"{k}:{current[k]}") for k in changed
+            ],
             dynamic_partitions_requests=(
                 [project.partitions.build_add_request(new_keys)] if new_keys else []
             ),

@@ -9,7 +9,9 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+import joblib
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
@@ -17,6 +19,7 @@ from sklearn.model_selection import KFold
 from labelgate.embeddings import CachedEmbedder
 from labelgate.labelers.base import LabelerOutput
 from labelgate.spec import ClassSpec, EmbeddingLabelerSpec
+from labelgate.storage import atomic_path
 
 OOF_FOLDS = 5
 
@@ -49,12 +52,14 @@ class EmbeddingLabeler:
         embedder: CachedEmbedder,
         *,
         seed: int = 0,
+        model_dir: Path | None = None,
     ) -> None:
         self.spec = spec
         self.name = spec.name
         self.class_names = [c.name for c in classes]
         self.embedder = embedder
         self.seed = seed
+        self.model_dir = model_dir  # fitted heads are kept here, one file per version
         prompts = [f"{c.name.replace('_', ' ')}: {c.description}" for c in classes]
         self.class_vectors = embedder.encoder.encode(prompts)
         zero_shot_config = {"prompts": prompts, "temperature": spec.temperature}
@@ -89,6 +94,28 @@ class EmbeddingLabeler:
         if reason:
             self.status = FewShotStatus(False, reason, len(labels), counts)
             return
+        reviews_hash = _short_hash(
+            [sorted(zip(item_ids, labels, strict=True)), self.seed, OOF_FOLDS]
+        )
+        version = f"{self._base_version}-fs-{reviews_hash}-c{self.spec.head_c:g}"
+        cached = self._cache_path(version)
+        if cached is not None and cached.is_file():
+            self.head, self.oof = joblib.load(cached)
+        else:
+            self.head, self.oof = self._train(item_ids, texts, labels)
+            if cached is not None:
+                with atomic_path(cached) as tmp:
+                    joblib.dump((self.head, self.oof), tmp)
+        self.version = version
+        self.status = FewShotStatus(True, "trained on reviewed items", len(labels), counts)
+
+    def _cache_path(self, version: str) -> Path | None:
+        return None if self.model_dir is None else self.model_dir / f"{version}.joblib"
+
+    def _train(
+        self, item_ids: Sequence[str], texts: Sequence[str], labels: Sequence[str]
+    ) -> tuple[LogisticRegression, dict[str, np.ndarray]]:
+        """The head on all reviews, and out-of-fold probabilities for each reviewed item."""
         x = self.embedder.embed(list(item_ids), list(texts))
         y = np.asarray(labels)
         oof = np.zeros((len(y), len(self.class_names)))
@@ -96,11 +123,7 @@ class EmbeddingLabeler:
         for train, test in folds.split(x):
             head = self._new_head().fit(x[train], y[train])
             oof[test] = self._expand(head, head.predict_proba(x[test]))
-        self.head = self._new_head().fit(x, y)
-        self.oof = dict(zip(item_ids, oof, strict=True))
-        reviews_hash = _short_hash(sorted(zip(item_ids, labels, strict=True)))
-        self.version = f"{self._base_version}-fs-{reviews_hash}-c{self.spec.head_c:g}"
-        self.status = FewShotStatus(True, "trained on reviewed items", len(labels), counts)
+        return self._new_head().fit(x, y), dict(zip(item_ids, oof, strict=True))
 
     def predict_embeddings(self, item_ids: Sequence[str], vectors: np.ndarray) -> LabelerOutput:
         if self.head is None:
