@@ -171,7 +171,7 @@ def review_export(
         names = (
             ["review_queue.csv"]
             if format is QueueFormat.csv
-            else ["label_studio_tasks.json", "label_studio_config.xml"]
+            else ["label_studio_tasks.json", "label_studio_tasks.label_config.xml"]
         )
         out.mkdir(parents=True, exist_ok=True)
         for name in names:

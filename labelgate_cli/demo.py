@@ -58,7 +58,9 @@ def run_demo(
     corpus_dir = spec.source.path.parent
     reset_project(spec)
     on_step(f"writing {messages} synthetic messages to {spec.source.path}")
-    corpus = write_corpus(corpus_dir, n=messages, n_batches=batches, seed=seed)
+    corpus = write_corpus(
+        corpus_dir, n=messages, n_batches=batches, seed=seed, inbox=spec.source.path
+    )
     truth = pd.read_csv(corpus.truth_csv, dtype=str, keep_default_na=False)
     truth_labels = truth_by_item(truth)
     data = ProjectData(spec)

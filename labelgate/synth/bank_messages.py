@@ -776,20 +776,27 @@ def _bad_rows(batch: int, overlong: bool) -> pd.DataFrame:
 
 
 def write_corpus(
-    out_dir: Path, *, n: int = 5000, n_batches: int = 5, seed: int = 0, bad_rows: bool = True
+    out_dir: Path,
+    *,
+    n: int = 5000,
+    n_batches: int = 5,
+    seed: int = 0,
+    bad_rows: bool = True,
+    inbox: Path | None = None,
 ) -> CorpusFiles:
-    """Write ``n`` messages as ``n_batches`` source files under ``out_dir/inbox`` and the truth.
+    """Write ``n`` messages as ``n_batches`` source files into ``inbox`` and the truth.
 
-    Batch files are ``batch_001.csv``, ``batch_002.jsonl``, ... alternating CSV and JSONL,
-    the last one Parquet (when there are at least two). Earlier ``batch_*`` files in the
-    inbox are removed first. With ``bad_rows`` each CSV batch also gets an empty and a
+    ``inbox`` defaults to ``out_dir/inbox``; ``truth.csv`` goes to ``out_dir``. Batch files
+    are ``batch_001.csv``, ``batch_002.jsonl``, ... alternating CSV and JSONL, the last one
+    Parquet (when there are at least two). Earlier ``batch_*`` files in the inbox are removed
+    first. With ``bad_rows`` each CSV batch also gets an empty and a
     whitespace-only text, and the first one a text over 20,000 characters; those rows are
     not in ``truth.csv`` (``message_id,text,true_label``).
     """
     if n_batches < 1 or n < n_batches:
         raise ValueError(f"need 1 <= n_batches <= n, got n={n}, n_batches={n_batches}")
     out_dir = Path(out_dir)
-    inbox = out_dir / "inbox"
+    inbox = Path(inbox) if inbox is not None else out_dir / "inbox"
     inbox.mkdir(parents=True, exist_ok=True)
     for old in inbox.glob("batch_*"):
         if old.suffix in _BATCH_SUFFIXES and old.is_file():
