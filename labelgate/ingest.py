@@ -6,11 +6,13 @@ Every source file is one batch (a Dagster dynamic partition). Counts are conserv
 
 import io
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from labelgate.errors import SourceError
 from labelgate.ids import sha256_file, text_item_id
@@ -21,6 +23,7 @@ SUFFIX_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parque
 ITEM_COLUMNS = ["item_id", "text", "batch", "source_file", "source_row", "source_id"]
 QUARANTINE_COLUMNS = ["batch", "source_file", "source_row", "reason", "excerpt"]
 _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9._=-]+")
+_UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes escaped by surrogateescape
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ class IngestResult:
 
 def batch_key(path: Path) -> str:
     """Partition key of a source file: its name made safe for a file name and a Dagster key."""
-    key = _KEY_UNSAFE.sub("_", path.name).strip("_.") or "batch"
+    key = _KEY_UNSAFE.sub("_", path.name).strip("_.=-") or "batch"  # starts alphanumeric
     return key[:200]
 
 
@@ -67,27 +70,24 @@ def discover_batches(source: SourceSpec) -> list[Batch]:
 
 
 def _read_csv_rows(path: Path) -> pd.DataFrame:
-    # Decode per row so one bad byte quarantines one row, not the file.
     raw = path.read_bytes()
-    lines = raw.split(b"\n")
-    header, body = lines[0], lines[1:]
-    good: list[bytes] = [header]
-    undecodable: list[int] = []
-    for index, line in enumerate(body):
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError:
-            undecodable.append(index)
-            good.append(b"")  # keep row numbering aligned; an empty line is skipped by pandas
-            continue
-        good.append(line)
-    frame = pd.read_csv(
-        io.BytesIO(b"\n".join(good)), dtype=str, keep_default_na=False, skip_blank_lines=False
-    )
+    options = {"keep_default_na": False, "skip_blank_lines": False}
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        # One bad byte quarantines one row, not the file: undecodable bytes become lone
+        # surrogates (kept as Python objects: Arrow strings refuse them) that mark their row.
+        # Parsing the decoded text keeps quoted multi-line cells in their own row.
+        text = raw.decode("utf-8-sig", errors="surrogateescape")
+        frame = pd.read_csv(io.StringIO(text), dtype=object, engine="python", **options)
+        frame = frame.fillna("")  # the C parser's "" for blank lines and short rows
+        bad = frame.map(lambda v: isinstance(v, str) and bool(_UNDECODABLE.search(v)))
+        bad_encoding = bad.any(axis=1).to_numpy()
+    else:
+        frame = pd.read_csv(io.BytesIO(raw), dtype=str, **options)
+        bad_encoding = False
     frame["__row"] = range(2, len(frame) + 2)
-    frame["__bad_encoding"] = False
-    if undecodable:
-        frame.loc[frame["__row"].isin([i + 2 for i in undecodable]), "__bad_encoding"] = True
+    frame["__bad_encoding"] = bad_encoding
     return frame
 
 
@@ -105,7 +105,7 @@ def _read_jsonl_rows(path: Path) -> pd.DataFrame:
             record = {"__bad_json": f"invalid JSON: {exc.msg}"}
         record["__row"] = number
         records.append(record)
-    frame = pd.DataFrame.from_records(records)
+    frame = pd.DataFrame(records, dtype=object)  # no int → float upcast of ids
     if "__bad_encoding" not in frame:
         frame["__bad_encoding"] = False
     frame["__bad_encoding"] = frame["__bad_encoding"].fillna(False).astype(bool)
@@ -118,7 +118,8 @@ def _read_rows(batch: Batch) -> pd.DataFrame:
             return _read_csv_rows(batch.path)
         if batch.format == "jsonl":
             return _read_jsonl_rows(batch.path)
-        frame = pd.read_parquet(batch.path)
+        # Nullable integer columns (ids) stay integers instead of becoming floats.
+        frame = pq.read_table(batch.path).to_pandas(integer_object_nulls=True)
         frame["__row"] = range(len(frame))
         frame["__bad_encoding"] = False
         return frame
@@ -131,6 +132,13 @@ def _read_rows(batch: Batch) -> pd.DataFrame:
 def _excerpt(value: object, limit: int = 80) -> str:
     text = "" if value is None else str(value)
     return text[:limit]
+
+
+def _source_id(value: object) -> str | None:
+    """The source's own id as text; a missing or blank id is null (never "nan")."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return str(value) or None
 
 
 def ingest_batch(batch: Batch, source: SourceSpec) -> IngestResult:
@@ -190,7 +198,7 @@ def ingest_batch(batch: Batch, source: SourceSpec) -> IngestResult:
                 "batch": batch.key,
                 "source_file": str(batch.path),
                 "source_row": row_number,
-                "source_id": None if source_id is None else str(source_id),
+                "source_id": _source_id(source_id),
             }
         )
     items_frame = pd.DataFrame(items, columns=ITEM_COLUMNS).astype({"source_row": "int64"})

@@ -81,6 +81,7 @@ class TableStore:
             writer = TableWriter(tmp)
             try:
                 yield writer
+                writer.flush()
                 if writer.rows == 0 and writer.writer is None:
                     empty.to_parquet(tmp, index=False)
             finally:
@@ -129,22 +130,53 @@ class TableStore:
         return pd.concat(frames, ignore_index=True)
 
 
+def _untyped(dtype: pa.DataType) -> bool:
+    """A column with only nulls so far (or lists of nothing) has no type to write yet."""
+    if pa.types.is_list(dtype) or pa.types.is_large_list(dtype):
+        return _untyped(dtype.value_type)
+    return pa.types.is_null(dtype)
+
+
 class TableWriter:
-    """Appends DataFrame chunks of one schema to a Parquet file (see ``TableStore.stream``)."""
+    """Appends DataFrame chunks of one schema to a Parquet file (see ``TableStore.stream``).
+
+    The file's schema is fixed by the first chunks; while a column holds only nulls its type is
+    unknown, so chunks are held back until every column has one (or ``flush`` is called).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.writer: pq.ParquetWriter | None = None
         self.rows = 0
+        self._pending: list[pa.Table] = []
 
     def write(self, frame: pd.DataFrame) -> None:
         table = pa.Table.from_pandas(frame, preserve_index=False)
+        self.rows += len(frame)
         if self.writer is None:
-            self.writer = pq.ParquetWriter(self.path, table.schema)
-        elif table.schema != self.writer.schema:
+            self._pending.append(table)
+            schema = self._pending_schema()
+            if not any(_untyped(f.type) for f in schema):
+                self._open(schema)
+            return
+        if table.schema != self.writer.schema:
             table = table.cast(self.writer.schema)
         self.writer.write_table(table)
-        self.rows += len(frame)
+
+    def _pending_schema(self) -> pa.Schema:
+        schemas = [t.schema for t in self._pending]
+        return pa.unify_schemas(schemas, promote_options="permissive")
+
+    def _open(self, schema: pa.Schema) -> None:
+        self.writer = pq.ParquetWriter(self.path, schema)
+        pending, self._pending = self._pending, []
+        for table in pending:
+            self.writer.write_table(table.cast(schema))
+
+    def flush(self) -> None:
+        """Write chunks still held back; columns that never got a value keep the null type."""
+        if self.writer is None and self._pending:
+            self._open(self._pending_schema())
 
     def close(self) -> None:
         if self.writer is not None:

@@ -121,6 +121,10 @@ class EmbeddingLabeler:
         oof = np.zeros((len(y), len(self.class_names)))
         folds = KFold(min(OOF_FOLDS, len(y)), shuffle=True, random_state=self.seed)
         for train, test in folds.split(x):
+            seen = np.unique(y[train])
+            if len(seen) < 2:  # a rare class's only reviews fell in the test fold
+                oof[test, self.class_names.index(str(seen[0]))] = 1.0
+                continue
             head = self._new_head().fit(x[train], y[train])
             oof[test] = self._expand(head, head.predict_proba(x[test]))
         return self._new_head().fit(x, y), dict(zip(item_ids, oof, strict=True))
