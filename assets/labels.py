@@ -9,7 +9,12 @@ import pandas as pd
 from assets.common import ProjectAssets, class_distribution
 from labelgate.aggregate import aggregate
 from labelgate.build import build_labelers
-from labelgate.candidates import CandidateStats, candidates_frame, label_stream, outputs_from_frame
+from labelgate.candidates import (
+    CANDIDATE_SCHEMA,
+    CandidateStats,
+    label_stream,
+    outputs_from_frame,
+)
 from labelgate.plots import confidence_histogram_png, png_markdown
 from labelgate.project import AUTO_LABELS, CANDIDATE_LABELS, RAW_ITEMS, REVIEWED_LABELS
 from resources.encoder import TextEncoderResource
@@ -49,8 +54,7 @@ def build_label_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
         chunks = data.tables.iter_chunks(
             RAW_ITEMS, key, columns=["item_id", "text"], chunk_size=CHUNK_SIZE
         )
-        empty = candidates_frame([], [], spec.class_names)
-        with data.tables.stream(CANDIDATE_LABELS, key, empty) as writer:
+        with data.tables.stream(CANDIDATE_LABELS, key, CANDIDATE_SCHEMA) as writer:
             for frame in label_stream(chunks, labelers, spec.class_names):
                 writer.write(frame)
                 stats.add(frame)

@@ -5,18 +5,22 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from labelgate.labelers.base import Labeler, LabelerOutput, abstain_rows, rows_to_labels
 
-CANDIDATE_COLUMNS = [
-    "item_id",
-    "labeler",
-    "labeler_version",
-    "label",
-    "confidence",
-    "probs",
-    "out_of_fold",
-]
+CANDIDATE_SCHEMA = pa.schema(
+    [
+        ("item_id", pa.string()),
+        ("labeler", pa.string()),
+        ("labeler_version", pa.string()),
+        ("label", pa.string()),  # null: the labeler abstained
+        ("confidence", pa.float64()),  # NaN when abstaining
+        ("probs", pa.list_(pa.float64())),  # empty when abstaining
+        ("out_of_fold", pa.bool_()),
+    ]
+)
+CANDIDATE_COLUMNS = CANDIDATE_SCHEMA.names
 
 
 def candidates_frame(

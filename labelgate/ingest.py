@@ -4,10 +4,12 @@ Every source file is one batch (a Dagster dynamic partition). Counts are conserv
 ``seen == kept + duplicates + quarantined`` for every batch.
 """
 
+import csv
 import io
 import json
 import math
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +25,7 @@ SUFFIX_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parque
 ITEM_COLUMNS = ["item_id", "text", "batch", "source_file", "source_row", "source_id"]
 QUARANTINE_COLUMNS = ["batch", "source_file", "source_row", "reason", "excerpt"]
 _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9._=-]+")
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # long texts are quarantined, not fatal
 _UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes escaped by surrogateescape
 
 
@@ -70,24 +73,43 @@ def discover_batches(source: SourceSpec) -> list[Batch]:
 
 
 def _read_csv_rows(path: Path) -> pd.DataFrame:
-    raw = path.read_bytes()
-    options = {"keep_default_na": False, "skip_blank_lines": False}
+    """One record per CSV row, numbered by the file line it starts on (the header is line 1).
+
+    One bad row quarantines that row, not the file: undecodable bytes are escaped to lone
+    surrogates that mark their row, and a row whose field count differs from the header's is
+    flagged. Quoted cells may span lines; blank lines are not rows.
+    """
+    text = path.read_bytes().decode("utf-8-sig", errors="surrogateescape")
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        # One bad byte quarantines one row, not the file: undecodable bytes become lone
-        # surrogates (kept as Python objects: Arrow strings refuse them) that mark their row.
-        # Parsing the decoded text keeps quoted multi-line cells in their own row.
-        text = raw.decode("utf-8-sig", errors="surrogateescape")
-        frame = pd.read_csv(io.StringIO(text), dtype=object, engine="python", **options)
-        frame = frame.fillna("")  # the C parser's "" for blank lines and short rows
-        bad = frame.map(lambda v: isinstance(v, str) and bool(_UNDECODABLE.search(v)))
-        bad_encoding = bad.any(axis=1).to_numpy()
-    else:
-        frame = pd.read_csv(io.BytesIO(raw), dtype=str, **options)
-        bad_encoding = False
-    frame["__row"] = range(2, len(frame) + 2)
-    frame["__bad_encoding"] = bad_encoding
+        header = next(reader, None)
+        records: list[dict[str, object]] = []
+        line = reader.line_num
+        for cells in reader:
+            start, line = line + 1, reader.line_num
+            if not cells:
+                continue
+            record: dict[str, object] = {"__row": start}
+            if any(_UNDECODABLE.search(cell) for cell in cells):
+                record["__bad_encoding"] = True
+            elif header is not None and len(cells) != len(header):
+                record["__bad_row"] = f"has {len(cells)} fields but the header has {len(header)}"
+            else:
+                record.update(zip(header or [], cells, strict=True))
+            records.append(record)
+    except csv.Error as exc:
+        raise SourceError(
+            f"source file {path} is not readable CSV near line {line}: {exc}"
+        ) from exc
+    if header is None:
+        raise SourceError(f"source file {path} cannot be read as csv: it has no header line")
+    if any(_UNDECODABLE.search(name) for name in header):
+        raise SourceError(f"source file {path}: the header line is not valid UTF-8")
+    frame = pd.DataFrame(records, columns=[*(header or []), "__row"], dtype=object)
+    for flag, default in (("__bad_encoding", False), ("__bad_row", None)):
+        column = [r.get(flag, default) for r in records]
+        frame[flag] = pd.Series(column, dtype=object)
+    frame["__row"] = frame["__row"].astype("int64")
     return frame
 
 
@@ -170,6 +192,9 @@ def ingest_batch(batch: Batch, source: SourceSpec) -> IngestResult:
             continue
         if isinstance(record.get("__bad_json"), str):
             reject(record["__bad_json"])
+            continue
+        if isinstance(record.get("__bad_row"), str):
+            reject(record["__bad_row"])
             continue
         value = record.get(text_col) if has_text else None
         if not has_text or value is None or (isinstance(value, float) and pd.isna(value)):

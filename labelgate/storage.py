@@ -70,20 +70,15 @@ class TableStore:
 
     @contextmanager
     def stream(
-        self, asset: str, partition: str | None, empty: pd.DataFrame
+        self, asset: str, partition: str | None, schema: pa.Schema
     ) -> Iterator["TableWriter"]:
-        """Write a table chunk by chunk; it replaces the old one only when the block ends.
-
-        ``empty`` fixes the columns (and dtypes) when no chunk is written at all.
-        """
+        """Write a table of ``schema`` chunk by chunk; it replaces the old one only when the
+        block ends without an error."""
         target = self.path(asset, partition)
         with atomic_path(target) as tmp:
-            writer = TableWriter(tmp)
+            writer = TableWriter(tmp, schema)
             try:
                 yield writer
-                writer.flush()
-                if writer.rows == 0 and writer.writer is None:
-                    empty.to_parquet(tmp, index=False)
             finally:
                 writer.close()
 
@@ -130,53 +125,28 @@ class TableStore:
         return pd.concat(frames, ignore_index=True)
 
 
-def _untyped(dtype: pa.DataType) -> bool:
-    """A column with only nulls so far (or lists of nothing) has no type to write yet."""
-    if pa.types.is_list(dtype) or pa.types.is_large_list(dtype):
-        return _untyped(dtype.value_type)
-    return pa.types.is_null(dtype)
-
-
 class TableWriter:
-    """Appends DataFrame chunks of one schema to a Parquet file (see ``TableStore.stream``).
+    """Appends DataFrame chunks to a Parquet file of a fixed schema (see ``TableStore.stream``).
 
-    The file's schema is fixed by the first chunks; while a column holds only nulls its type is
-    unknown, so chunks are held back until every column has one (or ``flush`` is called).
+    The schema is given up front, so a chunk whose column holds only nulls (a labeler that
+    abstained on every item of it) is written as the right type and nothing is held back.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
         self.path = path
-        self.writer: pq.ParquetWriter | None = None
+        self.schema = schema
+        self.writer: pq.ParquetWriter | None = pq.ParquetWriter(path, schema)
         self.rows = 0
-        self._pending: list[pa.Table] = []
 
     def write(self, frame: pd.DataFrame) -> None:
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        self.rows += len(frame)
+        missing = [name for name in self.schema.names if name not in frame.columns]
+        if missing:
+            raise ValueError(f"chunk lacks column(s) {missing} of the table schema")
+        table = pa.Table.from_pandas(frame[self.schema.names], preserve_index=False)
         if self.writer is None:
-            self._pending.append(table)
-            schema = self._pending_schema()
-            if not any(_untyped(f.type) for f in schema):
-                self._open(schema)
-            return
-        if table.schema != self.writer.schema:
-            table = table.cast(self.writer.schema)
-        self.writer.write_table(table)
-
-    def _pending_schema(self) -> pa.Schema:
-        schemas = [t.schema for t in self._pending]
-        return pa.unify_schemas(schemas, promote_options="permissive")
-
-    def _open(self, schema: pa.Schema) -> None:
-        self.writer = pq.ParquetWriter(self.path, schema)
-        pending, self._pending = self._pending, []
-        for table in pending:
-            self.writer.write_table(table.cast(schema))
-
-    def flush(self) -> None:
-        """Write chunks still held back; columns that never got a value keep the null type."""
-        if self.writer is None and self._pending:
-            self._open(self._pending_schema())
+            raise ValueError(f"writer for {self.path} is closed")
+        self.writer.write_table(table.cast(self.schema))
+        self.rows += len(frame)
 
     def close(self) -> None:
         if self.writer is not None:

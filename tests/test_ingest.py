@@ -96,7 +96,18 @@ def test_invalid_utf8_after_a_multiline_cell_flags_the_right_row(tmp_path: Path)
     content = b'text\n"spans\ntwo lines"\nbroken \xff\nfine after\n'
     result = ingest(tmp_path, "multi.csv", content)
     assert result.items["text"].tolist() == ["spans two lines", "fine after"]
-    assert reasons(result) == {3: "not valid UTF-8"}
+    assert result.items["source_row"].tolist() == [2, 5]  # the line each row starts on
+    assert reasons(result) == {4: "not valid UTF-8"}
+
+
+def test_row_with_the_wrong_number_of_fields_is_quarantined(tmp_path: Path) -> None:
+    content = b"id,text\n1,fine\n2,one,too many\n3\n4,also fine\n"
+    result = ingest(tmp_path, "shape.csv", content, id_column="id")
+    assert result.items["text"].tolist() == ["fine", "also fine"]
+    assert reasons(result) == {
+        3: "has 3 fields but the header has 2",
+        4: "has 1 fields but the header has 2",
+    }
 
 
 def test_bom_is_not_part_of_the_header(tmp_path: Path) -> None:
@@ -233,7 +244,7 @@ def test_drop_known_items_moves_cross_batch_duplicates(tmp_path: Path) -> None:
     result = drop_known_items(second, known)
     assert result.items["text"].tolist() == ["gamma"]
     assert result.items.index.tolist() == [0]
-    assert (result.seen, result.kept, result.duplicates, result.quarantined) == (4, 1, 2, 1)
+    assert (result.seen, result.kept, result.duplicates, result.quarantined) == (3, 1, 2, 0)
     assert result.seen == result.kept + result.duplicates + result.quarantined
     assert result.quarantine.equals(second.quarantine)
     assert result.source_sha256 == second.source_sha256

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from labelgate.storage import TableStore, atomic_path, write_text_atomic
@@ -16,6 +17,9 @@ class Boom(RuntimeError):
 def leftovers(folder: Path) -> list[str]:
     """Temporary files left in ``folder`` (atomic writes must leave none)."""
     return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+SCHEMA = pa.schema([("item_id", pa.string()), ("score", pa.float64())])
 
 
 def frame(start: int, n: int) -> pd.DataFrame:
@@ -134,7 +138,7 @@ def test_safe_partition_keys_are_accepted(tmp_path: Path, key: str) -> None:
 
 def test_stream_writes_every_chunk(tmp_path: Path) -> None:
     store = TableStore(tmp_path)
-    with store.stream("t", "p", frame(0, 0)) as writer:
+    with store.stream("t", "p", SCHEMA) as writer:
         for start in range(0, 25, 10):
             writer.write(frame(start, min(10, 25 - start)))
     assert writer.rows == 25
@@ -145,7 +149,7 @@ def test_stream_writes_every_chunk(tmp_path: Path) -> None:
 def test_stream_failure_keeps_the_previous_table(tmp_path: Path) -> None:
     store = TableStore(tmp_path)
     store.write("t", frame(0, 3), "p")
-    with pytest.raises(Boom), store.stream("t", "p", frame(0, 0)) as writer:
+    with pytest.raises(Boom), store.stream("t", "p", SCHEMA) as writer:
         writer.write(frame(100, 10))
         writer.write(frame(110, 10))
         raise Boom
@@ -155,18 +159,17 @@ def test_stream_failure_keeps_the_previous_table(tmp_path: Path) -> None:
 
 def test_stream_failure_without_previous_table_leaves_none(tmp_path: Path) -> None:
     store = TableStore(tmp_path)
-    with pytest.raises(Boom), store.stream("t", "p", frame(0, 0)) as writer:
+    with pytest.raises(Boom), store.stream("t", "p", SCHEMA) as writer:
         writer.write(frame(0, 5))
         raise Boom
     assert not store.exists("t", "p")
     assert leftovers(tmp_path / "t") == []
 
 
-def test_stream_without_chunks_writes_the_empty_template(tmp_path: Path) -> None:
+def test_stream_without_chunks_writes_an_empty_table_of_the_schema(tmp_path: Path) -> None:
     store = TableStore(tmp_path)
     store.write("t", frame(0, 3), "p")
-    empty = pd.DataFrame({"item_id": pd.Series(dtype="str"), "score": pd.Series(dtype="float64")})
-    with store.stream("t", "p", empty) as writer:
+    with store.stream("t", "p", SCHEMA) as writer:
         pass
     assert writer.rows == 0
     back = store.read("t", "p")
@@ -175,22 +178,31 @@ def test_stream_without_chunks_writes_the_empty_template(tmp_path: Path) -> None
     assert back["score"].dtype == np.float64
 
 
-def test_stream_casts_later_chunks_to_the_first_schema(tmp_path: Path) -> None:
+def test_stream_casts_chunks_to_the_schema(tmp_path: Path) -> None:
     store = TableStore(tmp_path)
-    with store.stream("t", None, frame(0, 0)) as writer:
+    with store.stream("t", None, SCHEMA) as writer:
         writer.write(frame(0, 2))
-        writer.write(pd.DataFrame({"item_id": ["z"], "score": [7]}))  # int64 chunk
+        writer.write(pd.DataFrame({"score": [7], "item_id": ["z"]}))  # int64, other order
     back = store.read("t")
     assert back["score"].tolist() == [0.0, 0.1, 7.0]
     assert back["score"].dtype == np.float64
 
 
+def test_stream_refuses_a_chunk_missing_a_column(tmp_path: Path) -> None:
+    store = TableStore(tmp_path)
+    missing = pytest.raises(ValueError, match=r"lacks column\(s\) \['score'\]")
+    with missing, store.stream("t", None, SCHEMA) as writer:
+        writer.write(pd.DataFrame({"item_id": ["a"]}))
+    assert not store.exists("t")
+
+
 def test_stream_survives_a_first_chunk_with_an_all_null_column(tmp_path: Path) -> None:
     """E.g. a rules labeler that abstains on every item of the first chunk."""
     store = TableStore(tmp_path)
+    schema = pa.schema([("label", pa.string()), ("probs", pa.list_(pa.float64()))])
     null_chunk = pd.DataFrame({"label": [None, None], "probs": [[], []]})
     later_chunk = pd.DataFrame({"label": ["a", None], "probs": [[0.9, 0.1], []]})
-    with store.stream("t", "p", pd.DataFrame(columns=["label", "probs"])) as writer:
+    with store.stream("t", "p", schema) as writer:
         writer.write(null_chunk)
         writer.write(later_chunk)
         writer.write(null_chunk)
@@ -199,14 +211,6 @@ def test_stream_survives_a_first_chunk_with_an_all_null_column(tmp_path: Path) -
     assert back["label"].tolist()[2] == "a"
     assert back["label"].isna().sum() == 5
     assert [list(p) for p in back["probs"]] == [[], [], [0.9, 0.1], [], [], []]
-
-
-def test_stream_of_only_null_chunks_is_still_written(tmp_path: Path) -> None:
-    store = TableStore(tmp_path)
-    with store.stream("t", "p", pd.DataFrame(columns=["label"])) as writer:
-        writer.write(pd.DataFrame({"label": [None, None, None]}))
-    assert store.row_count("t", "p") == 3
-    assert store.read("t", "p")["label"].isna().all()
 
 
 def test_iter_chunks_reads_a_table_chunk_by_chunk(tmp_path: Path) -> None:
