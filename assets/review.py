@@ -40,6 +40,7 @@ def build_review_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
         reviewed_labels: pd.DataFrame,
     ) -> dg.Output[pd.DataFrame]:
         reviewed = set(reviewed_labels["item_id"])
+        calibration_reviewed = int((reviewed_labels["purpose"] == "calibration").sum())
         previous = data.queue_purposes()
         queued_calibration = {i for i, p in previous.items() if p == "calibration"} - reviewed
         auto_labels = auto_labels.drop_duplicates("item_id")
@@ -49,6 +50,7 @@ def build_review_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
             already_reviewed=reviewed,
             already_queued_calibration=queued_calibration,
             calibration_size=spec.review.calibration_size,
+            calibration_reviewed=calibration_reviewed,
             uncertain_size=spec.review.uncertain_size,
             seed=spec.review.seed,
         )

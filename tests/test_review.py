@@ -150,6 +150,28 @@ def test_already_queued_calibration_items_are_kept_not_redrawn(corpus) -> None:
     assert not set(calibration[15:]) & (pending | reviewed)  # only the shortfall is drawn
 
 
+def test_calibration_size_is_a_total_over_rounds(corpus) -> None:
+    auto, texts = corpus
+    first = queue_for(auto, texts)
+    calibration = first.loc[first["purpose"] == "calibration", "item_id"].tolist()
+    reviewed = set(first["item_id"])  # the whole first queue came back reviewed
+    second = queue_for(
+        auto,
+        texts,
+        already_reviewed=reviewed,
+        already_queued_calibration=set(calibration),
+        calibration_reviewed=len(calibration),
+        seed=1,
+    )
+    assert (second["purpose"] == "calibration").sum() == 0  # the 20 are already reviewed
+    assert (second["purpose"] == "uncertain").sum() == 10
+    grown = queue_for(
+        auto, texts, already_reviewed=reviewed, calibration_size=26, calibration_reviewed=20
+    )
+    drawn = grown.loc[grown["purpose"] == "calibration", "item_id"]
+    assert len(drawn) == 6 and not set(drawn) & reviewed  # only the increase is drawn
+
+
 def test_uncertain_items_in_margin_then_entropy_order(corpus) -> None:
     auto, texts = corpus
     auto = auto.copy()

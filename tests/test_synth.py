@@ -164,7 +164,7 @@ def test_demo_project_loads() -> None:
     rules = [lab for lab in spec.labelers if isinstance(lab, RulesLabelerSpec)]
     assert len(rules) == 1 and set(rules[0].rules) == set(spec.class_names)
     assert {lab.type for lab in spec.labelers} == {"rules", "embedding"}
-    assert spec.review.calibration_size == 400 and spec.review.uncertain_size == 150
+    assert spec.review.calibration_size == 800 and spec.review.uncertain_size == 150
     assert spec.source.path == (ROOT / "var" / "demo" / "complaints" / "inbox").resolve()
     assert spec.storage == (ROOT / "var" / "store").resolve()
 

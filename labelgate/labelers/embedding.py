@@ -15,6 +15,7 @@ import joblib
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
+from threadpoolctl import threadpool_limits
 
 from labelgate.embeddings import CachedEmbedder
 from labelgate.labelers.base import LabelerOutput
@@ -70,7 +71,9 @@ class EmbeddingLabeler:
         self.status = FewShotStatus(False, "no reviews yet", 0, {})
 
     def _new_head(self) -> LogisticRegression:
-        return LogisticRegression(C=self.spec.head_c, max_iter=3000)
+        return LogisticRegression(
+            C=self.spec.head_c, class_weight=self.spec.head_class_weight, max_iter=3000
+        )
 
     def _expand(self, head: LogisticRegression, probs: np.ndarray) -> np.ndarray:
         """Head probabilities over its seen classes → all K classes (unseen get 0)."""
@@ -97,7 +100,8 @@ class EmbeddingLabeler:
         reviews_hash = _short_hash(
             [sorted(zip(item_ids, labels, strict=True)), self.seed, OOF_FOLDS]
         )
-        version = f"{self._base_version}-fs-{reviews_hash}-c{self.spec.head_c:g}"
+        weights = self.spec.head_class_weight or "none"
+        version = f"{self._base_version}-fs-{reviews_hash}-c{self.spec.head_c:g}-{weights}"
         cached = self._cache_path(version)
         if cached is not None and cached.is_file():
             self.head, self.oof = joblib.load(cached)
@@ -115,9 +119,18 @@ class EmbeddingLabeler:
     def _train(
         self, item_ids: Sequence[str], texts: Sequence[str], labels: Sequence[str]
     ) -> tuple[LogisticRegression, dict[str, np.ndarray]]:
-        """The head on all reviews, and out-of-fold probabilities for each reviewed item."""
+        """The head on all reviews, and out-of-fold probabilities for each reviewed item.
+
+        BLAS runs single-threaded here: lbfgs on a few thousand rows is dominated by thread
+        hand-offs otherwise (about 10x slower on two cores).
+        """
         x = self.embedder.embed(list(item_ids), list(texts))
-        y = np.asarray(labels)
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._fit_heads(item_ids, x, np.asarray(labels))
+
+    def _fit_heads(
+        self, item_ids: Sequence[str], x: np.ndarray, y: np.ndarray
+    ) -> tuple[LogisticRegression, dict[str, np.ndarray]]:
         oof = np.zeros((len(y), len(self.class_names)))
         folds = KFold(min(OOF_FOLDS, len(y)), shuffle=True, random_state=self.seed)
         for train, test in folds.split(x):

@@ -62,14 +62,17 @@ def select_review_queue(
     already_reviewed: set[str],
     already_queued_calibration: set[str],
     calibration_size: int,
+    calibration_reviewed: int = 0,
     uncertain_size: int,
     seed: int,
     queued_at: str | None = None,
 ) -> pd.DataFrame:
     """Build the ``review_queue`` table: calibration items first, then uncertain ones.
 
-    Calibration items already queued but not reviewed yet stay in the queue (first) and
-    count towards ``calibration_size``; only the shortfall is drawn. Within the calibration
+    ``calibration_size`` is the project's total calibration sample: the
+    ``calibration_reviewed`` items already reviewed as calibration and those already queued
+    but not reviewed yet (they stay, first) count towards it; only the shortfall is drawn,
+    from items nobody has reviewed. Within the calibration
     part the order is random, so any prefix a reviewer finishes is itself a random sample.
     The uncertain part takes the smallest ``margin`` first, ties by highest ``entropy``.
     The result depends only on the inputs and ``seed``, not on row order.
@@ -91,7 +94,7 @@ def select_review_queue(
     kept_ids = sorted(set(pool["item_id"]) & set(already_queued_calibration))
     kept = [kept_ids[i] for i in rng.permutation(len(kept_ids))]
     fresh = pool[~pool["item_id"].isin(kept)]
-    drawn = _draw_calibration(fresh, calibration_size - len(kept), rng)
+    drawn = _draw_calibration(fresh, calibration_size - calibration_reviewed - len(kept), rng)
     calibration = kept + drawn
 
     rest = pool[~pool["item_id"].isin(calibration)]
