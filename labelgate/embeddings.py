@@ -5,10 +5,13 @@ is keyed by (encoder version, item id); item ids are content hashes, so an item'
 computed once per encoder and never again.
 """
 
+import ctypes
+import functools
 import hashlib
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -48,6 +51,30 @@ def model_folder_version(path: Path) -> str:
     return digest.hexdigest()[:12]
 
 
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``; None where there is none (macOS, Windows, musl)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def release_free_heap() -> None:
+    """Hand heap pages that ``free`` kept back to the OS (glibc only; a no-op elsewhere).
+
+    CPU inference allocates activations of a new size for every padded batch shape; glibc keeps
+    the freed blocks, fragmented, so without this a long encoding run's RSS creeps up with the
+    number of items (measured: +670 MiB over 12k messages and still rising). Once per batch it
+    costs under 1% of the encoding time.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
 def resolve_device(device: str) -> str:
     import torch
 
@@ -85,6 +112,7 @@ class MiniLMEncoder:
         self.dim = int(self.model.config.hidden_size)
         self.version = f"minilm-{model_folder_version(self.model_path)}"
         self._torch = torch
+        self._trim_heap = torch.device(self.device).type == "cpu"
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         torch = self._torch
@@ -106,6 +134,8 @@ class MiniLMEncoder:
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
                 pooled = torch.nn.functional.normalize(pooled, dim=1)
                 out[index] = pooled.float().cpu().numpy()
+                if self._trim_heap:  # keeps peak RSS flat over long runs (see the function)
+                    release_free_heap()
         return out
 
 

@@ -21,3 +21,16 @@ def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
         while chunk := handle.read(chunk_size):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def artifact_version(path: Path) -> str:
+    """A short content hash of a model file or folder (every file in it, by relative path)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"model {path} does not exist")
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update((file.relative_to(path).as_posix() if path.is_dir() else file.name).encode())
+        digest.update(sha256_file(file).encode())
+    return digest.hexdigest()[:12]
