@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from labelgate.errors import ProjectSpecError
+from labelgate.governance.spec import GovernanceSpec
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 SOURCE_FORMATS = ("csv", "jsonl", "parquet")
@@ -123,6 +124,7 @@ class ProjectSpec(_Strict):
     review: ReviewSpec = ReviewSpec()
     gate: GateSpec = GateSpec()
     storage: Path = Path("var")
+    governance: GovernanceSpec = GovernanceSpec()
     spec_path: Path | None = Field(default=None, exclude=True)
 
     @property
@@ -193,6 +195,7 @@ def parse_project(data: object, *, base_dir: Path, origin: Path) -> ProjectSpec:
             "storage": _resolve(base_dir, spec.storage),
             "labelers": labelers,
             "spec_path": origin.resolve(),
+            "governance": spec.governance.resolved(base_dir),
         }
     )
 

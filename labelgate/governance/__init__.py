@@ -1,0 +1,1 @@
+"""Governance: project settings, approval, erasure, lineage and verification."""
