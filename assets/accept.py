@@ -4,6 +4,7 @@ import dagster as dg
 import pandas as pd
 
 from assets.common import ProjectAssets, class_distribution
+from assets.governance import record_gate
 from labelgate.accept import accepted_labels as build_accepted
 from labelgate.accept import automation_rate, calibration_evidence, run_gate
 from labelgate.plots import png_markdown, reliability_png
@@ -42,9 +43,11 @@ def build_accept_asset(project: ProjectAssets) -> dg.AssetsDefinition:
             threshold=result.threshold,
         )
         n_items = len(auto_labels)
+        governance = record_gate(context, project, result.to_metadata(), frame)  # ledger row
         return dg.Output(
             frame,
             metadata={
+                **governance,
                 "dagster/row_count": len(frame),
                 "items": n_items,
                 "auto_accepted": int((frame["source"] == "auto").sum()),

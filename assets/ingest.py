@@ -1,12 +1,12 @@
 """raw_items: one source file (batch) → normalized, de-duplicated items + quarantine."""
 
 import dagster as dg
-import pandas as pd
 
 from assets.common import ProjectAssets
+from assets.governance import commit_ingest
 from labelgate.errors import SourceError
 from labelgate.ingest import discover_batches, drop_known_items, ingest_batch
-from labelgate.project import QUARANTINE, RAW_ITEMS
+from labelgate.project import RAW_ITEMS
 
 
 def build_raw_items(project: ProjectAssets) -> dg.AssetsDefinition:
@@ -21,7 +21,7 @@ def build_raw_items(project: ProjectAssets) -> dg.AssetsDefinition:
         kinds={"pandas", "parquet"},
         description=f"Items of one source batch of {project.name}, normalized, id = content hash.",
     )
-    def raw_items(context: dg.AssetExecutionContext) -> dg.Output[pd.DataFrame]:
+    def raw_items(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         batches = {b.key: b for b in discover_batches(spec.source)}
         batch = batches.get(context.partition_key)
         if batch is None:
@@ -32,11 +32,11 @@ def build_raw_items(project: ProjectAssets) -> dg.AssetsDefinition:
         others = [k for k in project.data.tables.partitions(RAW_ITEMS) if k != batch.key]
         known = set(project.data.tables.read_all(RAW_ITEMS, others).get("item_id", []))
         result = drop_known_items(result, known)
-        project.data.tables.write(QUARANTINE, result.quarantine, batch.key)
+        result, governance = commit_ingest(context, project, result)  # + ledger rows
         reasons = result.quarantine["reason"].value_counts().to_dict()
-        return dg.Output(
-            result.items,
+        return dg.MaterializeResult(
             metadata={
+                **governance,
                 "dagster/row_count": result.kept,
                 "seen": result.seen,
                 "kept": result.kept,

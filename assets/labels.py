@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 
 from assets.common import ProjectAssets, class_distribution
+from assets.governance import candidate_writer, governance_metadata
 from labelgate.aggregate import aggregate
-from labelgate.build import build_labelers
+from labelgate.build import build_labelers, labeler_roles
 from labelgate.candidates import (
     CANDIDATE_SCHEMA,
     CandidateStats,
@@ -54,13 +55,15 @@ def build_label_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
         chunks = data.tables.iter_chunks(
             RAW_ITEMS, key, columns=["item_id", "text"], chunk_size=CHUNK_SIZE
         )
-        with data.tables.stream(CANDIDATE_LABELS, key, CANDIDATE_SCHEMA) as writer:
+        with candidate_writer(context, project, CANDIDATE_SCHEMA) as writer:  # + ledger rows
             for frame in label_stream(chunks, labelers, spec.class_names):
                 writer.write(frame)
                 stats.add(frame)
         elapsed = time.perf_counter() - started
         return dg.MaterializeResult(
             metadata={
+                **governance_metadata(spec),
+                "ledger_rows_appended": writer.appended,
                 "dagster/row_count": writer.rows,
                 "items": stats.items,
                 "items_per_second": round(stats.items / elapsed, 1) if elapsed else 0.0,
@@ -92,7 +95,7 @@ def build_label_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
     ) -> dg.Output[pd.DataFrame]:
         item_ids = list(dict.fromkeys(candidate_labels["item_id"]))
         outputs = outputs_from_frame(candidate_labels, item_ids, len(spec.class_names))
-        soft = {labeler.name: labeler.type != "rules" for labeler in spec.labelers}
+        soft = labeler_roles(spec)
         frame = aggregate(item_ids, outputs, soft, spec.class_names, seed=spec.review.seed)
         frame.insert(1, "batch", context.partition_key)
         n_sources = frame["agreeing_sources"].map(lambda s: len(s.split(",")) if s else 0)

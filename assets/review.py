@@ -5,6 +5,7 @@ import pandas as pd
 from pydantic import Field
 
 from assets.common import ProjectAssets, class_distribution
+from assets.governance import governance_metadata, record_review_decisions
 from labelgate.project import AUTO_LABELS, RAW_ITEMS, REVIEW_QUEUE, REVIEWED_LABELS
 from labelgate.review import select_review_queue, write_label_studio_tasks, write_queue_csv
 
@@ -95,10 +96,13 @@ def build_review_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
             result = data.import_review_file(file)
             context.log.info(f"imported {result.rows} reviews from {file}")
             imported.append({"file": file, "rows": result.rows, "changed": result.changed_labels})
+        recorded = record_review_decisions(context, project)  # ledger: review_decision rows
         reviewed = data.reviewed()
         return dg.Output(
             reviewed,
             metadata={
+                **governance_metadata(spec),
+                "ledger_rows_appended": recorded,
                 "dagster/row_count": len(reviewed),
                 "imported_files": dg.MetadataValue.json(imported),
                 "reviewers": dg.MetadataValue.json(sorted(set(reviewed["reviewer"]))),
