@@ -9,6 +9,7 @@ from labelgate.labelers.base import Labeler
 from labelgate.labelers.embedding import EmbeddingLabeler
 from labelgate.labelers.hf_classifier import HFClassifierLabeler
 from labelgate.labelers.rules import RulesLabeler
+from labelgate.models.labeler import CHAMPION_LABELER, champion_labeler
 from labelgate.spec import (
     EmbeddingLabelerSpec,
     HFClassifierLabelerSpec,
@@ -53,4 +54,14 @@ def build_labelers(
             labelers.append(labeler)
         elif isinstance(labeler_spec, HFClassifierLabelerSpec):
             labelers.append(HFClassifierLabeler(labeler_spec, spec.class_names, device=device))
+    champion = champion_labeler(spec, embedder, device=device)  # the promoted model, if any
+    if champion is not None:
+        labelers.append(champion)
     return labelers
+
+
+def labeler_roles(spec: ProjectSpec) -> dict[str, bool]:
+    """Labeler name -> True for soft (probabilistic) sources, as the label model needs."""
+    return {labeler.name: labeler.type != "rules" for labeler in spec.labelers} | {
+        CHAMPION_LABELER: True
+    }

@@ -9,10 +9,21 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from labelgate.errors import ProjectSpecError
 from labelgate.governance.spec import GovernanceSpec
+from labelgate.images import spec as image_spec
+from labelgate.images.spec import ImageSourceSpec, YoloClsLabelerSpec, YoloLabelerSpec
+from labelgate.models.config import TrainingSpec
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 SOURCE_FORMATS = ("csv", "jsonl", "parquet")
@@ -84,7 +95,11 @@ class HFClassifierLabelerSpec(_Strict):
 
 
 LabelerSpec = Annotated[
-    RulesLabelerSpec | EmbeddingLabelerSpec | HFClassifierLabelerSpec,
+    RulesLabelerSpec
+    | EmbeddingLabelerSpec
+    | HFClassifierLabelerSpec
+    | YoloLabelerSpec
+    | YoloClsLabelerSpec,
     Field(discriminator="type"),
 ]
 
@@ -116,13 +131,14 @@ class GateSpec(_Strict):
 
 class ProjectSpec(_Strict):
     name: Annotated[str, Field(pattern=NAME_PATTERN)]
-    modality: Literal["text"]
+    modality: Literal["text", "image_detection", "image_classification"]
     description: str = ""
-    source: SourceSpec
-    classes: Annotated[list[ClassSpec], Field(min_length=2)]
+    source: SourceSpec | ImageSourceSpec
+    classes: Annotated[list[ClassSpec], Field(min_length=1)]  # >= 2 unless image_detection
     labelers: Annotated[list[LabelerSpec], Field(min_length=1)]
     review: ReviewSpec = ReviewSpec()
     gate: GateSpec = GateSpec()
+    training: TrainingSpec | None = None  # models distilled from approved labels (issue 5)
     storage: Path = Path("var")
     governance: GovernanceSpec = GovernanceSpec()
     spec_path: Path | None = Field(default=None, exclude=True)
@@ -135,8 +151,23 @@ class ProjectSpec(_Strict):
     def project_dir(self) -> Path:
         return self.storage / self.name
 
+    @field_validator("source", mode="before")
+    @classmethod
+    def _source_for_modality(cls, value: object, info: ValidationInfo) -> object:
+        image = image_spec.is_image_modality(info.data.get("modality", "text"))
+        if isinstance(value, dict):
+            return (ImageSourceSpec if image else SourceSpec).model_validate(value)
+        return value
+
+    @field_validator("classes")
+    @classmethod
+    def _enough_classes(cls, classes: list[ClassSpec], info: ValidationInfo) -> list[ClassSpec]:
+        image_spec.check_class_count(info.data.get("modality"), len(classes))
+        return classes
+
     @model_validator(mode="after")
     def _consistent(self) -> "ProjectSpec":
+        image_spec.check_project(self)
         names = self.class_names
         if len(set(names)) != len(names):
             raise ValueError(f"classes: duplicate class names in {names}")
@@ -183,12 +214,14 @@ def parse_project(data: object, *, base_dir: Path, origin: Path) -> ProjectSpec:
             labeler = labeler.model_copy(
                 update={"model_path": _resolve(base_dir, labeler.model_path)}
             )
-        if isinstance(labeler, HFClassifierLabelerSpec):
+        if isinstance(labeler, HFClassifierLabelerSpec | YoloLabelerSpec | YoloClsLabelerSpec):
             labeler = labeler.model_copy(update={"path": _resolve(base_dir, labeler.path)})
         labelers.append(labeler)
     return spec.model_copy(
         update={
-            "source": spec.source.model_copy(update={"path": _resolve(base_dir, spec.source.path)}),
+            "source": spec.source.with_base(base_dir)
+            if isinstance(spec.source, ImageSourceSpec)
+            else spec.source.model_copy(update={"path": _resolve(base_dir, spec.source.path)}),
             "review": spec.review.model_copy(
                 update={"folder": _resolve(base_dir, spec.review.folder)}
             ),

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from labelgate.errors import LabelgateError
-from labelgate.ingest import discover_batches
+from labelgate.images.project import source_batch_keys
 from labelgate.project import REVIEWED_LABELS, ProjectData
 from labelgate.spec import ProjectSpec
 from pipelines.definitions import build_definitions
@@ -57,21 +57,21 @@ def run_project(
 ) -> RunSummary:
     """Label every source batch (adding new partitions), then gate and refresh the queue."""
     defs = project_definitions(spec, encoder)
-    batches = discover_batches(spec.source)
+    batches = source_batch_keys(spec)
     partitions_name = f"{spec.name}__batches"
     known = set(instance.get_dynamic_partitions(partitions_name))
-    new_keys = [b.key for b in batches if b.key not in known]
+    new_keys = [key for key in batches if key not in known]
     if new_keys:
         instance.add_dynamic_partitions(partitions_name, new_keys)
     summary = RunSummary()
     if batches and not ProjectData(spec).tables.exists(REVIEWED_LABELS):
         summary.run_ids.append(import_reviews(spec, [], instance=instance, encoder=encoder))
-    for batch in batches:
-        result = _execute(defs, f"{spec.name}__label_batch", instance, partition_key=batch.key)
-        summary.batches.append(batch.key)
+    for key in batches:
+        result = _execute(defs, f"{spec.name}__label_batch", instance, partition_key=key)
+        summary.batches.append(key)
         summary.run_ids.append(result.run_id)
         if on_batch:
-            on_batch(batch.key)
+            on_batch(key)
     if batches:
         summary.run_ids.append(_execute(defs, f"{spec.name}__publish", instance).run_id)
     return summary

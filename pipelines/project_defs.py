@@ -7,7 +7,9 @@ from assets.common import ProjectAssets
 from assets.ingest import build_raw_items
 from assets.labels import build_label_assets
 from assets.review import build_review_assets
+from labelgate.images.spec import is_image_modality
 from labelgate.spec import ProjectSpec
+from pipelines.image_defs import build_image_project_definitions
 from pipelines.jobs import build_jobs
 from pipelines.sensors import (
     build_follow_up_sensor,
@@ -28,6 +30,8 @@ def project_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
 
 
 def build_project_definitions(spec: ProjectSpec) -> dg.Definitions:
+    if is_image_modality(spec.modality):
+        return build_image_project_definitions(spec)
     project = ProjectAssets(spec)
     jobs = build_jobs(project)
     return dg.Definitions(

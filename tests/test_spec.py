@@ -166,8 +166,8 @@ BAD_FIELDS: list[tuple[str, Mutation, str]] = [
     ),
     (
         "unknown labeler type",
-        _append("labelers", {"type": "yolo"}),
-        r"  labelers\.1: Input tag 'yolo' .*'rules', 'embedding', 'hf_classifier'",
+        _append("labelers", {"type": "sam"}),
+        r"  labelers\.1: Input tag 'sam' .*'rules', 'embedding', 'hf_classifier'",
     ),
     ("labeler w/o type", _append("labelers", {"name": "x"}), r"  labelers\.1: .*'type'"),
     (

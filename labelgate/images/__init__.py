@@ -1,0 +1,1 @@
+"""Images: ingestion, detection labelers, box consolidation, exchange formats."""

@@ -1,0 +1,90 @@
+"""Consolidate several sources' boxes of one image into one box set (weighted box fusion).
+
+Boxes of all sources are clustered per class by IoU (supervision's non-max merge groups);
+each cluster becomes one box whose coordinates are the confidence-weighted mean of its
+members and whose confidence is the sum of each source's best confidence in the cluster
+divided by the number of sources, so a box only one of two detectors saw keeps half its
+confidence. With one source the boxes pass through unchanged.
+
+An item's confidence is the least certain of its decisions: the lowest confidence of a box
+it keeps (is that object really there?) and one minus the highest confidence of a box it
+drops (is there an object it missed?). "Every box's confidence >= t" then admits an image only
+when both hold at level t.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from supervision.detection.utils.iou_and_nms import box_non_max_merge
+
+from labelgate.images.boxes import Boxes
+
+FUSION_IOU = 0.55
+
+
+@dataclass(frozen=True)
+class Fused:
+    kept: Boxes  # the label: fused boxes with confidence >= the box threshold
+    dropped: Boxes  # fused boxes below it
+    confidence: float  # the item's confidence (see the module docstring)
+    sources: list[list[str]]  # per kept box, the sources that saw it
+
+
+def fuse_boxes(
+    sources: Sequence[tuple[str, Boxes]],
+    *,
+    box_threshold: float,
+    iou: float = FUSION_IOU,
+) -> Fused:
+    """Fuse ``(source name, boxes)`` pairs of one image; keep boxes >= ``box_threshold``."""
+    if not sources:
+        raise ValueError("fuse_boxes needs at least one source")
+    names = [name for name, _ in sources]
+    xyxy = np.concatenate([b.xyxy for _, b in sources]) if sources else np.zeros((0, 4))
+    labels = np.concatenate([b.labels for _, b in sources])
+    conf = np.concatenate([b.confidence for _, b in sources])
+    origin = np.concatenate([np.full(len(b), i) for i, (_, b) in enumerate(sources)]).astype(int)
+    if len(sources) == 1:
+        groups = [[i] for i in range(len(xyxy))]
+    else:
+        groups = _clusters(xyxy, labels, conf, iou)
+    fused_xyxy, fused_labels, fused_conf, seen_by = [], [], [], []
+    for group in groups:
+        members = np.asarray(group)
+        weights = conf[members]
+        fused_xyxy.append((xyxy[members] * weights[:, None]).sum(0) / max(weights.sum(), 1e-12))
+        fused_labels.append(labels[members[0]])
+        best = {}
+        for m in members:  # a source counts once per cluster, with its best box
+            best[origin[m]] = max(best.get(origin[m], 0.0), float(conf[m]))
+        fused_conf.append(sum(best.values()) / len(sources))
+        seen_by.append(sorted(names[s] for s in best))
+    fused = Boxes(np.array(fused_xyxy).reshape(-1, 4), np.array(fused_labels, dtype=object),
+                  np.array(fused_conf))  # fmt: skip
+    keep = fused.confidence >= box_threshold
+    kept, dropped = fused.subset(keep), fused.subset(~keep)
+    order = np.argsort(-kept.confidence, kind="stable")
+    kept = kept.subset(order)
+    sources_kept = [seen_by[i] for i in np.flatnonzero(keep)[order]]
+    return Fused(kept, dropped, item_confidence(kept, dropped), sources_kept)
+
+
+def item_confidence(kept: Boxes, dropped: Boxes) -> float:
+    """min(lowest kept confidence, 1 - highest dropped confidence); 1.0 with neither."""
+    there = float(kept.confidence.min()) if len(kept) else 1.0
+    missed = 1.0 - float(dropped.confidence.max()) if len(dropped) else 1.0
+    return float(np.clip(min(there, missed), 0.0, 1.0))
+
+
+def _clusters(
+    xyxy: np.ndarray, labels: np.ndarray, conf: np.ndarray, iou: float
+) -> list[list[int]]:
+    """Index groups of same-class boxes that overlap at IoU >= ``iou``."""
+    groups: list[list[int]] = []
+    for label in dict.fromkeys(labels.tolist()):
+        members = np.flatnonzero(labels == label)
+        predictions = np.column_stack([xyxy[members], conf[members]])
+        for group in box_non_max_merge(predictions, iou_threshold=iou):
+            groups.append([int(members[i]) for i in group])
+    return groups

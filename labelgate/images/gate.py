@@ -1,0 +1,89 @@
+"""The detection gate and the accepted box sets.
+
+Per item, the evidence is whether its auto-label is *exactly right* against the reviewed
+boxes: every auto box matched one-to-one to a reviewed box of the same class at IoU >= 0.5,
+and no box extra or missing. An item is auto-accepted when every decision about its boxes
+is at least as confident as the threshold (its item confidence, see
+:mod:`labelgate.images.fusion`). The threshold comes from the same fixed-sequence
+Clopper–Pearson scan as text (:func:`labelgate.gate.choose_threshold`), run on the reviewed
+random calibration sample only.
+"""
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from labelgate.gate import GateResult, auto_accept_mask, choose_threshold
+from labelgate.images.boxes import Boxes, DetectionScores, detection_scores, match_boxes
+from labelgate.images.labeling import boxes_of
+from labelgate.spec import GateSpec
+
+ACCEPTED_DETECTION_COLUMNS = [
+    "item_id",
+    "boxes",
+    "n_boxes",
+    "source",
+    "confidence",
+    "labeler_versions",
+    "reviewer",
+    "run_id",
+]
+
+
+def detection_evidence(
+    auto_labels: pd.DataFrame, reviewed: pd.DataFrame, *, purposes: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Reviewed items (default: the calibration sample) with their auto-label's confidence
+    and whether it is exactly right (``correct``) and how many boxes matched."""
+    if purposes is not None:
+        reviewed = reviewed[reviewed["purpose"].isin(list(purposes))]
+    joined = reviewed[["item_id", "boxes"]].merge(
+        auto_labels[["item_id", "boxes", "confidence"]], on="item_id", suffixes=("_human", "_auto")
+    )
+    correct = [
+        match_boxes(Boxes.from_records(auto), Boxes.from_records(human)).exact
+        for auto, human in zip(joined["boxes_auto"], joined["boxes_human"], strict=True)
+    ]
+    return joined.assign(correct=pd.Series(correct, index=joined.index, dtype=bool))
+
+
+def run_detection_gate(
+    auto_labels: pd.DataFrame, reviewed: pd.DataFrame, gate: GateSpec
+) -> GateResult:
+    evidence = detection_evidence(auto_labels, reviewed, purposes=["calibration"])
+    return choose_threshold(
+        evidence["confidence"].to_numpy(dtype=float),
+        evidence["correct"].to_numpy(dtype=bool),
+        target=gate.target_accuracy,
+        confidence_level=gate.confidence,
+        planning_accuracy=gate.planning_accuracy,
+    )
+
+
+def accepted_boxes(
+    auto_labels: pd.DataFrame, reviewed: pd.DataFrame, result: GateResult, run_id: str
+) -> pd.DataFrame:
+    """Every reviewed box set (source ``human``) plus the auto box sets the gate lets through."""
+    human = reviewed.merge(
+        auto_labels[["item_id", "labeler_versions"]], on="item_id", how="left"
+    ).assign(source="human", confidence=1.0, run_id=run_id)
+    human["n_boxes"] = human["boxes"].map(len)
+    pending = auto_labels[~auto_labels["item_id"].isin(reviewed["item_id"])]
+    mask = auto_accept_mask(pending["confidence"].to_numpy(dtype=float), result)
+    auto = pending[mask].assign(source="auto", reviewer=None, run_id=run_id)
+    frames = [f[ACCEPTED_DETECTION_COLUMNS] for f in (human, auto) if len(f)]
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in ACCEPTED_DETECTION_COLUMNS})
+    frame = pd.concat(frames, ignore_index=True)
+    return frame.astype({"confidence": "float64", "n_boxes": "int64"})
+
+
+def scores_against_reviews(
+    auto_labels: pd.DataFrame, reviewed: pd.DataFrame, class_names: Sequence[str]
+) -> DetectionScores | None:
+    """mAP50, mAP50-95 and mean IoU of the auto-labels on every reviewed item (None: none)."""
+    both = sorted(set(auto_labels["item_id"]) & set(reviewed["item_id"]))
+    if not both:
+        return None
+    auto, human = boxes_of(auto_labels), boxes_of(reviewed)
+    return detection_scores([auto[i] for i in both], [human[i] for i in both], class_names)

@@ -1,0 +1,198 @@
+"""Image ingestion: a folder of images → batches → readable items plus a quarantine.
+
+A batch is the set of images directly inside the source folder (key: the folder's name) or
+inside one of its sub-folders (key: the sub-folder's name, its own sub-folders included).
+Item id = content hash of the file's bytes. Every file with an image suffix is counted:
+``seen == kept + duplicates + quarantined``. Quarantined, with the reason: empty files,
+files over the byte limit, files that are not images, images whose header promises more
+pixels than the limit (the decompression-bomb guard: checked before any pixel is decoded),
+and truncated or corrupt images.
+"""
+
+import hashlib
+import io
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from PIL import Image, UnidentifiedImageError
+
+from labelgate.errors import SourceError
+from labelgate.ids import ITEM_ID_LENGTH
+from labelgate.images.spec import IMAGE_FORMATS, ImageSourceSpec
+from labelgate.ingest import IngestResult, batch_key
+
+EXIF_ORIENTATION = 0x0112
+_ROTATED = {5, 6, 7, 8}  # EXIF orientations that swap width and height
+IMAGE_ITEM_COLUMNS = [
+    "item_id",
+    "path",
+    "width",
+    "height",
+    "format",
+    "batch",
+    "source_file",
+    "source_row",
+    "source_id",
+]
+QUARANTINE_COLUMNS = ["batch", "source_file", "source_row", "reason", "excerpt"]
+
+
+@dataclass(frozen=True)
+class ImageBatch:
+    key: str
+    folder: Path
+    files: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    max_bytes: int = 50 * 2**20
+    max_pixels: int = 40_000_000
+
+    @classmethod
+    def of(cls, source: ImageSourceSpec) -> "ImageLimits":
+        return cls(max_bytes=source.max_bytes, max_pixels=source.max_pixels)
+
+
+def image_item_id(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:ITEM_ID_LENGTH]
+
+
+def _image_files(folder: Path, suffixes: frozenset[str], *, recursive: bool) -> list[Path]:
+    pattern = "**/*" if recursive else "*"
+    return sorted(
+        p
+        for p in folder.glob(pattern)
+        if p.is_file()
+        and p.suffix.lower() in suffixes
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
+
+
+def discover_image_batches(
+    folder: Path, formats: Iterable[str] = IMAGE_FORMATS
+) -> list[ImageBatch]:
+    """Batches of the source folder, in key order; folders without images are skipped."""
+    if not folder.is_dir():
+        raise SourceError(f"source folder {folder} does not exist or is not a folder")
+    suffixes = frozenset(f".{f.lower()}" for f in formats)
+    batches = []
+    top = _image_files(folder, suffixes, recursive=False)
+    if top:
+        batches.append(ImageBatch(batch_key(folder), folder, tuple(top)))
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        files = _image_files(sub, suffixes, recursive=True)
+        if files:
+            batches.append(ImageBatch(batch_key(sub), sub, tuple(files)))
+    keys = [b.key for b in batches]
+    clashes = sorted({k for k in keys if keys.count(k) > 1})
+    if clashes:
+        raise SourceError(f"image folders map to the same batch key(s) {clashes}; rename them")
+    return sorted(batches, key=lambda b: b.key)
+
+
+def inspect_image(path: Path, data: bytes, limits: ImageLimits) -> tuple[int, int, str]:
+    """(width, height, format) of a fully decodable image; ``ValueError`` says why not.
+
+    Width and height are as displayed: an EXIF orientation that rotates the image by 90
+    degrees swaps them (detectors see the rotated image, so box coordinates refer to it).
+    """
+    if not data:
+        raise ValueError("empty file")
+    if len(data) > limits.max_bytes:
+        raise ValueError(f"file larger than {limits.max_bytes} bytes ({len(data)})")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size  # from the header: no pixel decoded yet
+                if width * height > limits.max_pixels:
+                    raise ValueError(
+                        f"image of {width}x{height} = {width * height} pixels is over the "
+                        f"limit of {limits.max_pixels} (decompression-bomb guard)"
+                    )
+                image.load()  # decode every pixel: truncated or corrupt data fails here
+                if image.getexif().get(EXIF_ORIENTATION, 1) in _ROTATED:
+                    width, height = height, width
+                return width, height, str(image.format or path.suffix.lstrip(".")).lower()
+    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
+        raise ValueError(f"not a readable image: {exc}") from None
+    except Image.DecompressionBombWarning as exc:
+        raise ValueError(f"decompression-bomb guard: {exc}") from None
+    except (OSError, SyntaxError) as exc:
+        raise ValueError(f"truncated or corrupt image: {exc}") from None
+
+
+def ingest_image_batch(batch: ImageBatch, limits: ImageLimits | None = None) -> IngestResult:
+    """Read one batch of images into items (with size and format) and a quarantine."""
+    limits = limits or ImageLimits()
+    items: list[dict[str, object]] = []
+    quarantine: list[dict[str, object]] = []
+    seen_ids: set[str] = set()
+    duplicates = 0
+    digest = hashlib.sha256()
+    for row, path in enumerate(batch.files):
+        try:
+            size = path.stat().st_size
+            if size > limits.max_bytes:  # refuse before reading it into memory
+                quarantine.append(
+                    _reject(batch, path, row, f"file larger than {limits.max_bytes} bytes ({size})")
+                )
+                continue
+            data = path.read_bytes()
+        except OSError as exc:
+            quarantine.append(_reject(batch, path, row, f"unreadable file: {exc}"))
+            continue
+        digest.update(path.name.encode() + b"\0" + hashlib.sha256(data).digest())
+        try:
+            width, height, fmt = inspect_image(path, data, limits)
+        except ValueError as exc:
+            quarantine.append(_reject(batch, path, row, str(exc)))
+            continue
+        item_id = image_item_id(data)
+        if item_id in seen_ids:
+            duplicates += 1
+            continue
+        seen_ids.add(item_id)
+        items.append(
+            {
+                "item_id": item_id,
+                "path": str(path.resolve()),
+                "width": width,
+                "height": height,
+                "format": fmt,
+                "batch": batch.key,
+                "source_file": str(path),
+                "source_row": row,
+                "source_id": path.relative_to(batch.folder).as_posix(),
+            }
+        )
+    frame = pd.DataFrame(items, columns=IMAGE_ITEM_COLUMNS).astype(
+        {"width": "int64", "height": "int64", "source_row": "int64"}
+    )
+    quarantine_frame = pd.DataFrame(quarantine, columns=QUARANTINE_COLUMNS).astype(
+        {"source_row": "int64"}
+    )
+    result = IngestResult(
+        items=frame,
+        quarantine=quarantine_frame,
+        seen=len(batch.files),
+        kept=len(frame),
+        duplicates=duplicates,
+        source_sha256=digest.hexdigest(),
+    )
+    assert result.seen == result.kept + result.duplicates + result.quarantined
+    return result
+
+
+def _reject(batch: ImageBatch, path: Path, row: int, reason: str) -> dict[str, object]:
+    return {
+        "batch": batch.key,
+        "source_file": str(path),
+        "source_row": row,
+        "reason": reason,
+        "excerpt": path.name[:80],
+    }

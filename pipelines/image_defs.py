@@ -1,0 +1,79 @@
+"""One image project → its Definitions: the image asset factories on the text spine's jobs,
+review sensors and IO manager (``project_defs`` picks this for image modalities)."""
+
+import hashlib
+import json
+
+import dagster as dg
+
+from assets.image_accept import build_image_accept_asset
+from assets.image_common import ImageProjectAssets
+from assets.image_ingest import build_image_raw_items
+from assets.image_labels import build_image_label_assets
+from assets.image_review import build_image_review_assets
+from labelgate.images.ingest import ImageBatch, discover_image_batches
+from labelgate.spec import ProjectSpec
+from pipelines.jobs import ProjectJobs, build_jobs
+from pipelines.sensors import build_follow_up_sensor, build_review_inbox_sensor
+from quality.image_checks import build_image_quality_checks
+from resources.io_manager import TableIOManager
+
+
+def _fingerprint(batch: ImageBatch) -> str:
+    """Changes when an image of the folder is added, removed, replaced or touched."""
+    stats = [(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in batch.files]
+    return hashlib.sha256(json.dumps(stats).encode()).hexdigest()[:16]
+
+
+def build_image_source_sensor(
+    project: ImageProjectAssets, jobs: ProjectJobs
+) -> dg.SensorDefinition:
+    source = project.spec.source
+
+    @dg.sensor(
+        name=f"{project.name}__source_sensor",
+        job=jobs.label_batch,
+        minimum_interval_seconds=30,
+        description=f"Adds a batch partition per new or changed image folder in {source.path}",
+    )
+    def source_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+        if not source.path.is_dir():
+            return dg.SensorResult(skip_reason=f"source folder {source.path} does not exist yet")
+        seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+        known = set(context.instance.get_dynamic_partitions(project.partitions.name))
+        batches = discover_image_batches(source.path, source.formats)
+        current = {b.key: _fingerprint(b) for b in batches}
+        changed = [k for k, fp in current.items() if seen.get(k) != fp]
+        new_keys = [k for k in changed if k not in known]
+        return dg.SensorResult(
+            run_requests=[
+                dg.RunRequest(partition_key=k, run_key=f"{k}:{current[k]}") for k in changed
+            ],
+            dynamic_partitions_requests=(
+                [project.partitions.build_add_request(new_keys)] if new_keys else []
+            ),
+            cursor=json.dumps(current, sort_keys=True),
+        )
+
+    return source_sensor
+
+
+def build_image_project_definitions(spec: ProjectSpec) -> dg.Definitions:
+    project = ImageProjectAssets(spec)
+    jobs = build_jobs(project)
+    return dg.Definitions(
+        assets=[
+            build_image_raw_items(project),
+            *build_image_label_assets(project),
+            *build_image_review_assets(project),
+            build_image_accept_asset(project),
+        ],
+        asset_checks=build_image_quality_checks(project),
+        jobs=jobs.all(),
+        sensors=[
+            build_image_source_sensor(project, jobs),
+            build_review_inbox_sensor(project, jobs),
+            build_follow_up_sensor(project, jobs),
+        ],
+        resources={project.io_manager_key: TableIOManager(root=str(project.data.tables.root))},
+    )
