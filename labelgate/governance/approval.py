@@ -1,0 +1,122 @@
+"""Four-eyes approval of a label set.
+
+A label set becomes ``approved`` only when an identity with the ``steward`` role approves
+it who reviewed none of its labels: not as the ``reviewer`` of a human label in the set, and
+not in any ``review_decision`` the ledger holds for an item of the set. Rejecting needs the
+steward role too. A refused decision is itself a ledger row (``approval_refused``) with the
+reasons, written before the error is raised. The status check and the decision row share
+one locked ledger transaction, so two stewards cannot both decide the same version.
+"""
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from labelgate.errors import LabelgateError
+from labelgate.identities import STEWARD, load_identities
+from labelgate.label_sets import LabelSet, LabelSetStore
+from labelgate.label_sets.store import status_by_version
+from labelgate.ledger import Ledger
+from labelgate.ledger.events import (
+    APPROVAL_REFUSED,
+    LABEL_SET_APPROVED,
+    LABEL_SET_CREATED,
+    LABEL_SET_REJECTED,
+    REVIEW_DECISION,
+)
+
+if TYPE_CHECKING:
+    from labelgate.spec import ProjectSpec
+
+Decision = Literal["approve", "reject"]
+
+
+class ApprovalRefused(LabelgateError):
+    """The decision was refused (and the refusal logged in the ledger)."""
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    label_set: LabelSet
+    seq: int  # ledger row of the decision
+
+
+def reviewers_of(label_set: LabelSet, ledger: Ledger) -> dict[str, int]:
+    """Everyone who reviewed an item of the set, with how many of its items they reviewed."""
+    items = label_set.item_ids()
+    reviewed: dict[str, set[str]] = {}
+    labels = label_set.labels()
+    for item, reviewer in zip(labels["item_id"], labels["reviewer"], strict=True):
+        if reviewer is not None and reviewer == reviewer:
+            reviewed.setdefault(str(reviewer), set()).add(item)
+    for event in ledger.events(event=REVIEW_DECISION):
+        if event.item_id in items:
+            who = event.actor or event.payload.get("reviewer")
+            reviewed.setdefault(str(who), set()).add(event.item_id)
+    return {name: len(found) for name, found in sorted(reviewed.items())}
+
+
+def decide(
+    spec: "ProjectSpec",
+    version: int,
+    *,
+    actor: str,
+    decision: Decision = "approve",
+    reason: str = "",
+    run_id: str | None = None,
+) -> DecisionResult:
+    """Approve or reject label set ``version`` as ``actor``; raises ``ApprovalRefused``."""
+    from labelgate.governance.verify import label_set_problems
+
+    if decision not in ("approve", "reject"):
+        raise ValueError(f"decision must be 'approve' or 'reject', not {decision!r}")
+    ledger = Ledger.for_project(spec)
+    store = LabelSetStore(spec, ledger)
+    label_set = store.get(version)  # unknown version: a plain error, nothing to log
+    identities = load_identities(spec)
+    identity = identities.get(actor)
+    problems: list[str] = []
+    if identity is None:
+        problems.append(f"{actor!r} is not in the identities file {identities.source}")
+    elif not identity.has_role(STEWARD):
+        roles = ", ".join(identity.roles) or "none"
+        problems.append(f"{actor} has role(s) {roles}; deciding on a label set needs {STEWARD}")
+    if decision == "approve":
+        reviewed = reviewers_of(label_set, ledger).get(actor, 0)
+        if reviewed:
+            problems.append(
+                f"{actor} reviewed {reviewed} item(s) of label set v{version}; four-eyes rule: "
+                "the approver must not have reviewed any of its labels"
+            )
+    with ledger.transaction() as tx:
+        events = tx.events(event=[LABEL_SET_CREATED, LABEL_SET_APPROVED, LABEL_SET_REJECTED])
+        status = status_by_version(events)[version]
+        created = next(
+            e for e in events if e.event == LABEL_SET_CREATED and e.payload["version"] == version
+        )
+        if status != "draft":
+            problems.append(f"label set v{version} is already {status}")
+        if decision == "approve":
+            problems.extend(label_set_problems(label_set.directory, created))
+        payload = {
+            "version": version,
+            "content_sha256": created.payload["content_sha256"],
+            "decision": decision,
+            "reason": reason,
+        }
+        if problems:
+            row = tx.append(
+                APPROVAL_REFUSED,
+                {**payload, "refused_because": problems},
+                actor=actor,
+                run_id=run_id,
+            )
+        else:
+            event = LABEL_SET_APPROVED if decision == "approve" else LABEL_SET_REJECTED
+            row = tx.append(event, payload, actor=actor, run_id=run_id)
+    assert row is not None
+    if problems:
+        raise ApprovalRefused(
+            f"{decision} of {spec.name} label set v{version} by {actor} refused "
+            f"(logged as ledger row {row.seq}): " + "; ".join(problems)
+        )
+    return DecisionResult(store.get(version), row.seq)
