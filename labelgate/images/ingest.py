@@ -118,9 +118,9 @@ def inspect_image(path: Path, data: bytes, limits: ImageLimits) -> tuple[int, in
                 if image.getexif().get(EXIF_ORIENTATION, 1) in _ROTATED:
                     width, height = height, width
                 return width, height, str(image.format or path.suffix.lstrip(".")).lower()
-    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
+    except UnidentifiedImageError as exc:
         raise ValueError(f"not a readable image: {exc}") from None
-    except Image.DecompressionBombWarning as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ValueError(f"decompression-bomb guard: {exc}") from None
     except (OSError, SyntaxError) as exc:
         raise ValueError(f"truncated or corrupt image: {exc}") from None
