@@ -6,6 +6,7 @@ from pydantic import Field
 
 from assets.common import ProjectAssets, class_distribution
 from assets.governance import governance_metadata, record_review_decisions
+from labelgate.models.active import prioritize_queue
 from labelgate.project import AUTO_LABELS, RAW_ITEMS, REVIEW_QUEUE, REVIEWED_LABELS
 from labelgate.review import select_review_queue, write_label_studio_tasks, write_queue_csv
 
@@ -54,6 +55,14 @@ def build_review_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
             calibration_reviewed=calibration_reviewed,
             uncertain_size=spec.review.uncertain_size,
             seed=spec.review.seed,
+        )
+        queue = prioritize_queue(  # champion doubt first; re-checks of human labels
+            queue,
+            data=data,
+            auto_labels=auto_labels,
+            texts=raw_items[["item_id", "text"]],
+            reviewed=reviewed_labels,
+            uncertain_size=spec.review.uncertain_size,
         )
         csv_path = write_queue_csv(queue, data.queue_dir / "review_queue.csv")
         versions = auto_labels["labeler_versions"].iloc[0] if len(auto_labels) else "{}"

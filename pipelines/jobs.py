@@ -6,6 +6,8 @@ from typing import Any
 import dagster as dg
 
 from assets.common import ProjectAssets
+from assets.label_sets import LABEL_SET
+from assets.relabel import churn_tables
 from labelgate.project import (
     ACCEPTED_LABELS,
     AUTO_LABELS,
@@ -36,14 +38,17 @@ def build_jobs(project: ProjectAssets) -> ProjectJobs:
     return ProjectJobs(
         label_batch=dg.define_asset_job(
             f"{project.name}__label_batch",
-            selection=selection(RAW_ITEMS, CANDIDATE_LABELS, AUTO_LABELS),
+            selection=selection(
+                RAW_ITEMS, CANDIDATE_LABELS, AUTO_LABELS, *churn_tables(project.spec)
+            ),
             partitions_def=project.partitions,
             description="Ingest one source batch and auto-label it.",
         ),
         publish=dg.define_asset_job(
             f"{project.name}__publish",
-            selection=selection(ACCEPTED_LABELS, REVIEW_QUEUE),
-            description="Gate the auto-labels into accepted_labels and refresh the review queue.",
+            selection=selection(ACCEPTED_LABELS, REVIEW_QUEUE, LABEL_SET),
+            description="Gate the auto-labels into accepted_labels, refresh the review queue and "
+            "snapshot a new label-set version when the accepted labels changed.",
         ),
         import_reviews=dg.define_asset_job(
             f"{project.name}__import_reviews",

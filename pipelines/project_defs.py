@@ -9,8 +9,10 @@ from assets.labels import build_label_assets
 from assets.review import build_review_assets
 from labelgate.images.spec import is_image_modality
 from labelgate.spec import ProjectSpec
+from pipelines.governance import build_governance_definitions
 from pipelines.image_defs import build_image_project_definitions
 from pipelines.jobs import build_jobs
+from pipelines.model_defs import build_model_definitions
 from pipelines.sensors import (
     build_follow_up_sensor,
     build_review_inbox_sensor,
@@ -34,7 +36,7 @@ def build_project_definitions(spec: ProjectSpec) -> dg.Definitions:
         return build_image_project_definitions(spec)
     project = ProjectAssets(spec)
     jobs = build_jobs(project)
-    return dg.Definitions(
+    defs = dg.Definitions(
         assets=project_assets(project),
         asset_checks=build_quality_checks(project),
         jobs=jobs.all(),
@@ -44,4 +46,7 @@ def build_project_definitions(spec: ProjectSpec) -> dg.Definitions:
             build_follow_up_sensor(project, jobs),
         ],
         resources={project.io_manager_key: TableIOManager(root=str(project.data.tables.root))},
+    )
+    return dg.Definitions.merge(
+        defs, build_model_definitions(project, jobs), build_governance_definitions(project)
     )

@@ -15,6 +15,34 @@ from labelgate.review.queue import QUEUE_COLUMNS
 
 CHURN_REPORT = "churn_report"
 LABEL_ISSUES = "label_issues"
+# Side table of churn_report, one partition per batch: every flip of a human label ever
+# reported, kept until a newer review of the item answers it (churn_report itself only
+# holds the latest run's flips).
+RECHECKS = "recheck_requests"
+RECHECK_COLUMNS = ["item_id", "suggested_label", "reason", "reported_at"]
+
+
+def add_rechecks(data: ProjectData, batch: str, flips: pd.DataFrame) -> int:
+    """Remember the flips marked ``to_review`` of a batch; returns how many are stored."""
+    new = flips[flips["to_review"]]
+    new = pd.DataFrame(
+        {
+            "item_id": new["item_id"].astype(str),
+            "suggested_label": new["new_label"].astype(str),
+            "reason": "champion_flip",
+            "reported_at": new["reported_at"].astype(str),
+        },
+        columns=RECHECK_COLUMNS,
+    )
+    old = data.tables.read(RECHECKS, batch) if data.tables.exists(RECHECKS, batch) else None
+    if old is None and new.empty:
+        return 0
+    merged = new if old is None else pd.concat([old, new], ignore_index=True)
+    merged = merged.sort_values("reported_at", kind="stable").drop_duplicates(
+        "item_id", keep="last"
+    )
+    data.tables.write(RECHECKS, merged.reset_index(drop=True), batch)
+    return len(merged)
 
 
 def doubt_scores(candidates: pd.DataFrame, auto_labels: pd.DataFrame) -> pd.DataFrame:
@@ -42,19 +70,9 @@ def pending_rechecks(data: ProjectData, reviewed: pd.DataFrame) -> pd.DataFrame:
     """Human-reviewed items flagged (by churn or label issues) after their latest review:
     ``item_id``, ``suggested_label``, ``reason``, ``reported_at``."""
     frames = []
-    churn = data.tables.read_all(CHURN_REPORT)
-    if len(churn):
-        churn = churn[churn["to_review"]]
-        frames.append(
-            pd.DataFrame(
-                {
-                    "item_id": churn["item_id"],
-                    "suggested_label": churn["new_label"],
-                    "reason": "champion_flip",
-                    "reported_at": churn["reported_at"],
-                }
-            )
-        )
+    flips = data.tables.read_all(RECHECKS)
+    if len(flips):
+        frames.append(flips[RECHECK_COLUMNS])
     if data.tables.exists(LABEL_ISSUES):
         issues = data.tables.read(LABEL_ISSUES)
         frames.append(
@@ -68,7 +86,7 @@ def pending_rechecks(data: ProjectData, reviewed: pd.DataFrame) -> pd.DataFrame:
             )
         )
     if not frames or not len(reviewed):
-        return pd.DataFrame(columns=["item_id", "suggested_label", "reason", "reported_at"])
+        return pd.DataFrame(columns=RECHECK_COLUMNS)
     flagged = pd.concat(frames, ignore_index=True)
     flagged = flagged.sort_values("reported_at").drop_duplicates("item_id", keep="last")
     last_review = pd.to_datetime(
@@ -92,7 +110,9 @@ def prioritize_queue(
 ) -> pd.DataFrame:
     """Re-rank the queue's uncertain part by doubt once a champion labels the project, and
     add pending re-checks after the calibration part. Without a champion and re-checks the
-    queue is returned unchanged."""
+    queue is returned unchanged (always so for a project without a ``training:`` section)."""
+    if data.spec.training is None:
+        return queue
     candidates = data.tables.read_all(CANDIDATE_LABELS)
     has_champion = len(candidates) and (candidates["labeler"] == CHAMPION_LABELER).any()
     rechecks = pending_rechecks(data, reviewed)

@@ -2,6 +2,7 @@
 train on the latest approved label set, evaluate challenger and champion on the same split,
 promote or not. Each step is recorded in the project's audit ledger."""
 
+import hashlib
 from dataclasses import dataclass
 
 import pandas as pd
@@ -122,7 +123,7 @@ class Evaluation:
     metrics: Metrics
     champion: ModelCard | None
     champion_metrics: Metrics | None
-    split: pd.DataFrame
+    split_sha256: str  # items_hash of the evaluation split both models were scored on
 
 
 def evaluate_challenger(
@@ -137,15 +138,17 @@ def evaluate_challenger(
     champion_metrics = None
     if champion is not None and champion.model_id != model_id:
         champion_metrics = score_model(spec, champion, split, embedder, device=device)
-    return Evaluation(card, metrics, champion, champion_metrics, split)
+    return Evaluation(card, metrics, champion, champion_metrics, items_hash(split["item_id"]))
 
 
 def decide_promotion(
     spec: ProjectSpec, evaluation: Evaluation, *, run_id: str | None = None
 ) -> Decision:
-    """Champion/challenger; the decision and its evidence go to the ledger and the card."""
-    challenger = evaluation.challenger
-    champion = evaluation.champion
+    """Champion/challenger; the decision and its evidence go to the ledger and the card.
+
+    Re-deciding for the model that already is the champion records nothing.
+    """
+    challenger, champion = evaluation.challenger, evaluation.champion
     if champion is not None and champion.model_id == challenger.model_id:
         champion_metrics: Metrics | None = evaluation.metrics
     else:
@@ -159,16 +162,16 @@ def decide_promotion(
         margin=spec.training.promotion_margin,
         challenger_stale=challenger.stale,
     )
-    registry = ModelRegistry(spec)
+    if decision.reason == "already the champion":
+        return decision
     evidence = {
         **decision.to_dict(),
         "label_set_version": challenger.label_set_version,
         "challenger_metrics": evaluation.metrics.to_dict(),
         "champion_metrics": champion_metrics.to_dict() if champion_metrics else None,
-        "eval_items_sha256": _items_hash(evaluation.split["item_id"]),
+        "eval_items_sha256": evaluation.split_sha256,
     }
-    if decision.reason == "already the champion":
-        return decision
+    registry = ModelRegistry(spec)
     if decision.promote:
         registry.set_champion(challenger.model_id, evidence=evidence)
     else:
@@ -183,7 +186,6 @@ def decide_promotion(
     return decision
 
 
-def _items_hash(item_ids: pd.Series) -> str:
-    import hashlib
-
+def items_hash(item_ids: pd.Series) -> str:
+    """SHA-256 of the sorted item ids: shows two evaluations used the same split."""
     return hashlib.sha256("\n".join(sorted(map(str, item_ids))).encode()).hexdigest()

@@ -1,0 +1,95 @@
+"""churn_report: what changed when a batch was (re-)labeled, and why.
+
+Runs after auto_labels in every labeling and re-labeling run of a batch. It compares the
+batch's label state (auto-label and every source's vote and version) with the state the
+previous run left, reports flips per class and the sources that caused them, sends flips of
+human-reviewed labels to review, and records the re-label in the ledger.
+"""
+
+import json
+
+import dagster as dg
+import pandas as pd
+
+from assets.common import ProjectAssets
+from labelgate.ledger import Ledger
+from labelgate.ledger.events import RELABEL_DONE
+from labelgate.models.active import CHURN_REPORT, add_rechecks
+from labelgate.models.churn import CHURN_COLUMNS, compute_churn, label_state
+from labelgate.project import AUTO_LABELS, CANDIDATE_LABELS, REVIEWED_LABELS
+from labelgate.spec import ProjectSpec
+
+LABEL_STATE = "label_state"  # side table of churn_report: the state the last run left
+
+
+def churn_tables(spec: ProjectSpec) -> tuple[str, ...]:
+    """Tables a batch-labeling run also materializes: churn_report, once models are on."""
+    return (CHURN_REPORT,) if spec.training is not None else ()
+
+
+def _table(counts: dict[str, dict[str, int]]) -> str:
+    rows = [f"| {c} | {v['lost']} | {v['gained']} |" for c, v in counts.items()]
+    return "| class | flipped away | flipped to |\n|---|---|---|\n" + "\n".join(rows)
+
+
+def build_relabel_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
+    data = project.data
+
+    @dg.asset(
+        name=CHURN_REPORT,
+        key_prefix=[project.name],
+        group_name=project.name,
+        partitions_def=project.partitions,
+        io_manager_key=project.io_manager_key,
+        ins={
+            "auto_labels": dg.AssetIn(key=project.key(AUTO_LABELS)),
+            "reviewed_labels": dg.AssetIn(key=project.key(REVIEWED_LABELS)),
+        },
+        deps=[project.key(CANDIDATE_LABELS)],
+        kinds={"pandas", "parquet"},
+        description="Labels of the batch that flipped since its previous labeling run: per "
+        "class, with the sources that caused each flip. Flips of human-reviewed labels go to "
+        "the review queue, never silently into accepted_labels.",
+    )
+    def churn_report(
+        context: dg.AssetExecutionContext,
+        auto_labels: pd.DataFrame,
+        reviewed_labels: pd.DataFrame,
+    ) -> dg.Output[pd.DataFrame]:
+        batch = context.partition_key
+        candidates = data.tables.read(CANDIDATE_LABELS, batch)
+        current = label_state(auto_labels, candidates)
+        previous = (
+            data.tables.read(LABEL_STATE, batch) if data.tables.exists(LABEL_STATE, batch) else None
+        )
+        churn = compute_churn(batch, previous, current, reviewed_labels)
+        summary = churn.summary()
+        if previous is not None and (churn.rescored or churn.flipped):
+            Ledger.for_project(project.spec).append(
+                RELABEL_DONE,
+                summary,
+                run_id=context.run_id,
+                actor="labelgate.relabel",
+                dedup_key=f"relabel:{context.run_id}:{batch}",
+            )
+        add_rechecks(data, batch, churn.flips)
+        data.tables.write(LABEL_STATE, current, batch)
+        return dg.Output(
+            churn.flips[CHURN_COLUMNS],
+            metadata={
+                "dagster/row_count": churn.flipped,
+                "items": churn.items,
+                "new_items": churn.new_items,
+                "rescored": churn.rescored,
+                "flipped": churn.flipped,
+                "sent_to_review": churn.to_review,
+                "champion": churn.champion or "none",
+                "baseline": previous is None,
+                "flips_by_class": dg.MetadataValue.md(_table(churn.flips_by_class())),
+                "transitions": dg.MetadataValue.json(churn.transitions()),
+                "causes": dg.MetadataValue.json(churn.causes()),
+                "summary": dg.MetadataValue.json(json.loads(json.dumps(summary, default=str))),
+            },
+        )
+
+    return [churn_report]
