@@ -66,8 +66,12 @@ def render_datasheet(manifest: dict[str, Any]) -> str:
         "",
         "## Per-class accuracy of the auto-accepted labels",
         "",
-        f"Calibration items at or above the threshold, by predicted class, with two-sided "
-        f"{conf:.0%} Clopper–Pearson bounds.",
+        (
+            "Calibration items at or above the threshold"
+            if threshold is not None
+            else "No label is auto-accepted yet; shown: every reviewed calibration item"
+        )
+        + f", by predicted class, with two-sided {conf:.0%} Clopper–Pearson bounds.",
         "",
         _table(
             ["class", "calibration items", "correct", "accuracy", "lower", "upper"],

@@ -55,14 +55,18 @@ def _fsync(path: Path) -> None:
         os.fsync(handle.fileno())
 
 
-def _commit(
+def commit_file(
     ledger: Ledger,
     tmp: Path,
     target: Path,
     key: str,
     rows_from_file: RowsFromFile,
     run_id: str | None,
+    *,
+    kind: str = TABLE_KIND,
 ) -> int:
+    """Steps 1-3 of the module docstring for a finished file ``tmp``; returns the number of
+    ledger rows appended."""
     _fsync(tmp)
     sha = sha256_file(tmp)
     staged = staged_path(target, sha)
@@ -71,7 +75,7 @@ def _commit(
     rows = rows_from_file(staged)  # the rows describe exactly what was written
     with ledger.transaction() as tx:
         appended = tx.append_many(rows, run_id=run_id)
-        tx.set_commit(TABLE_KIND, key, sha, str(target))
+        tx.set_commit(kind, key, sha, str(target))
     _test_delay()
     os.replace(staged, target)
     fsync_dir(target.parent)
@@ -101,7 +105,7 @@ def ledgered_stream(
             yield writer
         finally:
             writer.close()
-        writer.appended = _commit(
+        writer.appended = commit_file(
             ledger, tmp, target, table_key(asset, partition), rows_from_file, run_id
         )
     finally:
@@ -127,7 +131,9 @@ def ledgered_write(
     tmp = Path(name)
     try:
         frame.to_parquet(tmp, index=False)
-        appended = _commit(ledger, tmp, target, table_key(asset, partition), rows_from_file, run_id)
+        appended = commit_file(
+            ledger, tmp, target, table_key(asset, partition), rows_from_file, run_id
+        )
     finally:
         tmp.unlink(missing_ok=True)
     return target, appended

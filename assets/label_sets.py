@@ -1,0 +1,134 @@
+"""label_set (an audited, versioned snapshot of accepted_labels) and label_export (the
+release of the latest approved label set, PII-gated)."""
+
+from pathlib import Path
+from typing import Literal
+
+import dagster as dg
+import pandas as pd
+
+from assets.common import ProjectAssets, class_distribution
+from labelgate.governance.export import release_label_set
+from labelgate.governance.metadata import (
+    LABEL_SET_VERSION_KEY,
+    LEDGER_HEAD_KEY,
+    governance_metadata,
+)
+from labelgate.governance.snapshot import snapshot_accepted
+from labelgate.project import ACCEPTED_LABELS, AUTO_LABELS, REVIEWED_LABELS
+
+LABEL_SET = "label_set"
+LABEL_EXPORT = "label_export"
+
+
+class ReleaseConfig(dg.Config):
+    """Format of the released file; the folder defaults to ``{project_dir}/exports``."""
+
+    format: Literal["parquet", "csv", "labelstudio"] = "parquet"
+    out_dir: str | None = None
+
+
+def _quality_results(context: dg.AssetExecutionContext, project: ProjectAssets) -> dict[str, str]:
+    """The latest result of every check on accepted_labels, as recorded by the instance."""
+    results = {}
+    for check_name in ("gx_suite",):
+        key = dg.AssetCheckKey(project.key(ACCEPTED_LABELS), check_name)
+        record = context.instance.get_latest_asset_check_evaluation_record(key)
+        if record is not None:
+            results[f"{ACCEPTED_LABELS}.{check_name}"] = (
+                f"{record.status.value.lower()} (run {record.run_id[:8]})"
+            )
+    return results
+
+
+def build_label_set_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
+    spec = project.spec
+
+    @dg.asset(
+        name=LABEL_SET,
+        key_prefix=[project.name],
+        group_name=project.name,
+        ins={
+            "accepted_labels": dg.AssetIn(key=project.key(ACCEPTED_LABELS)),
+            "auto_labels": dg.AssetIn(key=project.key(AUTO_LABELS)),
+            "reviewed_labels": dg.AssetIn(key=project.key(REVIEWED_LABELS)),
+        },
+        kinds={"parquet", "markdown"},
+        description="Immutable, versioned snapshot of accepted_labels with a manifest (content "
+        "hash, project file, labeler versions, gate evidence, checks, reviewers, counts) and "
+        "a datasheet. A new version only when the content changed; drafts until a steward "
+        "who reviewed none of its labels approves (labelgate approve).",
+    )
+    def label_set(
+        context: dg.AssetExecutionContext,
+        accepted_labels: pd.DataFrame,
+        auto_labels: pd.DataFrame,
+        reviewed_labels: pd.DataFrame,
+    ) -> dg.MaterializeResult:
+        result = snapshot_accepted(
+            spec,
+            accepted_labels,
+            auto_labels,
+            reviewed_labels,
+            run_id=context.run_id,
+            quality_checks=_quality_results(context, project),
+        )
+        if result is None:
+            return dg.MaterializeResult(
+                metadata={
+                    **governance_metadata(spec),
+                    "dagster/row_count": 0,
+                    "new_version": False,
+                    "reason": "nothing accepted yet: no label-set version",
+                }
+            )
+        current = result.label_set
+        labels = current.labels()
+        return dg.MaterializeResult(
+            metadata={
+                **governance_metadata(spec),
+                LABEL_SET_VERSION_KEY: current.version,
+                "dagster/row_count": len(labels),
+                "new_version": result.created,
+                "status": current.status,
+                "content_sha256": current.manifest.get("content_sha256", ""),
+                "datasheet": dg.MetadataValue.path(str(current.datasheet_path)),
+                "manifest": dg.MetadataValue.path(str(current.manifest_path)),
+                "class_distribution": class_distribution(labels["label"]),
+            }
+        )
+
+    @dg.asset(
+        name=LABEL_EXPORT,
+        key_prefix=[project.name],
+        group_name=project.name,
+        deps=[project.key(LABEL_SET)],
+        kinds={"parquet", "csv", "json"},
+        description="Release: the latest approved label set with its text, PII redacted (or "
+        "refused) per governance.pii. Blocking checks: the set is approved and intact, and "
+        "the file holds no PII.",
+    )
+    def label_export(
+        context: dg.AssetExecutionContext, config: ReleaseConfig
+    ) -> dg.MaterializeResult:
+        result = release_label_set(
+            spec,
+            fmt=config.format,
+            out_dir=None if config.out_dir is None else Path(config.out_dir),
+            run_id=context.run_id,
+        )
+        assert result.label_set is not None
+        return dg.MaterializeResult(
+            metadata={
+                LEDGER_HEAD_KEY: governance_metadata(spec)[LEDGER_HEAD_KEY],
+                LABEL_SET_VERSION_KEY: result.label_set.version,
+                "dagster/row_count": result.rows,
+                "path": dg.MetadataValue.path(str(result.path)),
+                "format": config.format,
+                "pii_policy": spec.governance.pii,
+                "redactions": dg.MetadataValue.json(result.redactions.as_dict()),
+                "texts_redacted": result.redactions.texts,
+            }
+        )
+
+    return [label_set, label_export]
