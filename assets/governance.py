@@ -21,6 +21,7 @@ from labelgate.governance.recording import (
 from labelgate.ingest import IngestResult
 from labelgate.ledger import Ledger
 from labelgate.ledger.commit import ledgered_stream, ledgered_write, recover_tables
+from labelgate.pii import RedactionReport, apply_pii_policy
 from labelgate.project import CANDIDATE_LABELS, QUARANTINE, RAW_ITEMS
 from labelgate.storage import TableWriter
 
@@ -78,6 +79,13 @@ def record_review_decisions(context: dg.AssetExecutionContext, project: ProjectA
     return record_reviews(
         ledger_of(project), project.data.reviews.all_reviews(), run_id=context.run_id
     )
+
+
+def gate_queue_text(
+    project: ProjectAssets, queue: pd.DataFrame
+) -> tuple[pd.DataFrame, RedactionReport]:
+    """The review queue as it leaves for reviewers: PII redacted (or refused) per project."""
+    return apply_pii_policy(queue, "text", project.spec.governance.pii, what="review queue")
 
 
 def record_gate(

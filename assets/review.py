@@ -5,7 +5,7 @@ import pandas as pd
 from pydantic import Field
 
 from assets.common import ProjectAssets, class_distribution
-from assets.governance import governance_metadata, record_review_decisions
+from assets.governance import gate_queue_text, governance_metadata, record_review_decisions
 from labelgate.models.active import prioritize_queue
 from labelgate.project import AUTO_LABELS, RAW_ITEMS, REVIEW_QUEUE, REVIEWED_LABELS
 from labelgate.review import select_review_queue, write_label_studio_tasks, write_queue_csv
@@ -64,10 +64,11 @@ def build_review_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
             reviewed=reviewed_labels,
             uncertain_size=spec.review.uncertain_size,
         )
-        csv_path = write_queue_csv(queue, data.queue_dir / "review_queue.csv")
+        outgoing, redactions = gate_queue_text(project, queue)  # PII gate: text leaves here
+        csv_path = write_queue_csv(outgoing, data.queue_dir / "review_queue.csv")
         versions = auto_labels["labeler_versions"].iloc[0] if len(auto_labels) else "{}"
         tasks_path, config_path = write_label_studio_tasks(
-            queue,
+            outgoing,
             data.queue_dir / "label_studio_tasks.json",
             spec.class_names,
             model_version=versions,
@@ -76,6 +77,8 @@ def build_review_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
         return dg.Output(
             queue,
             metadata={
+                **governance_metadata(spec),
+                "pii_redactions": dg.MetadataValue.json(redactions.as_dict()),
                 "dagster/row_count": len(queue),
                 "calibration": int(counts.get("calibration", 0)),
                 "uncertain": int(counts.get("uncertain", 0)),
