@@ -230,6 +230,9 @@ def demo(
     ] = 0.02,
     seed: int = 0,
     encoder: EncoderOpt = Encoder.minilm,
+    images: Annotated[
+        bool, typer.Option(help="Also run the image project (projects/street_objects.yaml).")
+    ] = True,
 ) -> None:
     """Generate a synthetic bank-message corpus and run the full loop with simulated reviewers."""
     from labelgate_cli.demo import run_demo
@@ -271,6 +274,10 @@ def demo(
         )
     console.print(status_table(project_status(ProjectData(spec))))
     console.print(table)
+    if images:
+        from labelgate_cli.image_demo import demo_images_step
+
+        demo_images_step(console, get_instance(), _encoder(encoder), _fail)
     console.print(
         f"Dagster UI on the same instance: [bold]make ui[/] (DAGSTER_HOME="
         f"{get_instance().root_directory})"
