@@ -11,10 +11,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from labelgate.errors import LabelgateError, ReviewFileError
-from labelgate.export import export_frame, write_export
+from labelgate.export import export_frame
+from labelgate.governance.export import governed_export
 from labelgate.ingest import discover_batches
 from labelgate.project import ACCEPTED_LABELS, REVIEW_QUEUE, ProjectData
 from labelgate.status import ProjectStatus, project_status
+from labelgate_cli.governance import register as register_governance
 from labelgate_cli.instance import get_instance
 from labelgate_cli.projects import resolve_project
 
@@ -151,8 +153,9 @@ def export_labels(
         if not data.tables.exists(ACCEPTED_LABELS):
             _fail(f"project {data.spec.name} has no accepted labels yet: run it first")
         frame = export_frame(data.tables.read(ACCEPTED_LABELS), data.items())
-        path = write_export(frame, out, format.value, f"{data.spec.name}_accepted_labels")
-        console.print(f"wrote {len(frame)} labels to [bold]{path}[/]")
+        name = f"{data.spec.name}_accepted_labels"  # PII-gated and recorded in the ledger:
+        result = governed_export(data.spec, frame, out, format.value, name, what="export")
+        console.print(f"wrote {result.rows} labels to [bold]{result.path}[/]")
     except LabelgateError as exc:
         _fail(str(exc))
 
@@ -283,6 +286,8 @@ def demo(
         f"{get_instance().root_directory})"
     )
 
+
+register_governance(app)  # verify, label-sets, approve, reject, release, trace, erase
 
 if __name__ == "__main__":
     app()

@@ -1,0 +1,219 @@
+"""Governance commands: verify, label-sets, approve, reject, release, trace, erase."""
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from labelgate.errors import LabelgateError
+from labelgate.governance.approval import decide
+from labelgate.governance.erasure import erase_item
+from labelgate.governance.trace import describe, trace_item
+from labelgate.governance.verify import verify_project
+from labelgate.label_sets import LabelSetStore
+from labelgate.ledger import Ledger
+from labelgate.spec import ProjectSpec, load_project
+from labelgate_cli.projects import resolve_project
+
+console = Console()
+err = Console(stderr=True)
+
+ProjectArg = Annotated[str, typer.Argument(help="Project file (YAML) or project name.")]
+ProjectOpt = Annotated[
+    str | None,
+    typer.Option("--project", "-p", help="Project file or name (default: search the workspace)."),
+]
+AsOpt = Annotated[str, typer.Option("--as", help="Your identity (from the identities file).")]
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def verify(project: ProjectArg) -> None:
+    """Walk the ledger's hash chain and check every label-set and committed file against it;
+    names the first row or file that does not match (exit code 1)."""
+    try:
+        spec = resolve_project(project)
+        result = verify_project(spec)
+    except LabelgateError as exc:
+        _fail(str(exc))
+        return
+    if result.ok:
+        console.print(
+            f"[bold green]ok[/]: {result.rows} ledger rows, chain intact, every label set and "
+            f"committed file matches; ledger head [bold]{result.head}[/]"
+        )
+        return
+    err.print(f"[bold red]verification failed[/]: {result.first_bad}", highlight=False)
+    for problem in result.problems[1:20]:
+        err.print(f"  also: {problem}", highlight=False)
+    raise typer.Exit(1)
+
+
+def label_sets(project: ProjectArg) -> None:
+    """List the project's label-set versions, their status and size."""
+    try:
+        spec = resolve_project(project)
+        versions = LabelSetStore(spec).versions()
+    except LabelgateError as exc:
+        _fail(str(exc))
+        return
+    table = Table(title=f"label sets · {spec.name}")
+    for column in ("version", "status", "items", "human", "auto", "content", "datasheet"):
+        table.add_column(column)
+    for label_set in versions:
+        manifest = label_set.manifest
+        sources = manifest.get("sources", {})
+        table.add_row(
+            f"v{label_set.version}",
+            label_set.status,
+            str(manifest.get("rows", "?")),
+            str(sources.get("human", 0)),
+            str(sources.get("auto", 0)),
+            str(manifest.get("content_sha256", ""))[:12],
+            str(label_set.datasheet_path),
+        )
+    console.print(table)
+
+
+def _decide(project: str, version: int, actor: str, decision: str, reason: str) -> None:
+    try:
+        spec = resolve_project(project)
+        result = decide(spec, version, actor=actor, decision=decision, reason=reason)  # type: ignore[arg-type]
+    except LabelgateError as exc:
+        _fail(str(exc))
+        return
+    console.print(
+        f"label set v{version} of {spec.name} is now [bold]{result.label_set.status}[/] "
+        f"(ledger row {result.seq}); datasheet {result.label_set.datasheet_path}"
+    )
+
+
+def approve(
+    project: ProjectArg,
+    version: Annotated[int, typer.Argument(help="Label-set version to approve.")],
+    as_name: AsOpt,
+    reason: Annotated[str, typer.Option(help="Why (kept in the ledger).")] = "",
+) -> None:
+    """Approve a label set: only a steward who reviewed none of its labels may."""
+    _decide(project, version, as_name, "approve", reason)
+
+
+def reject(
+    project: ProjectArg,
+    version: Annotated[int, typer.Argument(help="Label-set version to reject.")],
+    as_name: AsOpt,
+    reason: Annotated[str, typer.Option(help="Why (kept in the ledger).")] = "",
+) -> None:
+    """Reject a label set (steward role needed)."""
+    _decide(project, version, as_name, "reject", reason)
+
+
+class ReleaseFormat(StrEnum):
+    parquet = "parquet"
+    csv = "csv"
+    labelstudio = "labelstudio"
+
+
+def release(
+    project: ProjectArg,
+    format: Annotated[ReleaseFormat, typer.Option("--format")] = ReleaseFormat.parquet,
+    out: Annotated[Path | None, typer.Option("--out", help="Folder to write into.")] = None,
+) -> None:
+    """Export the latest approved label set with its PII-gated text (runs the release job,
+    so its blocking checks run too)."""
+    from labelgate_cli.governance_runs import run_release
+    from labelgate_cli.instance import get_instance
+
+    try:
+        spec = resolve_project(project)
+        path, redactions = run_release(spec, instance=get_instance(), fmt=format.value, out_dir=out)
+    except LabelgateError as exc:
+        _fail(str(exc))
+        return
+    console.print(f"released to [bold]{path}[/]; PII redacted: {redactions or 'none found'}")
+
+
+def _find_project(item_id: str, project: str | None) -> ProjectSpec:
+    if project is not None:
+        return resolve_project(project)
+    from pipelines.definitions import project_files
+
+    for path in project_files():
+        try:
+            spec = load_project(path)
+        except LabelgateError:
+            continue
+        if Ledger.for_project(spec).events(item_id=item_id):
+            return spec
+    raise LabelgateError(f"no project in the workspace has item {item_id!r}; name one: -p")
+
+
+def trace(
+    item_id: Annotated[str, typer.Argument(help="Item id.")], project: ProjectOpt = None
+) -> None:
+    """The item's whole history from the ledger."""
+    try:
+        spec = _find_project(item_id, project)
+        result = trace_item(spec, item_id)
+    except LabelgateError as exc:
+        _fail(str(exc))
+        return
+    console.print(
+        f"[bold]{item_id}[/] in project {spec.name}"
+        + (" [red](erased)[/]" if result.erased else "")
+    )
+    for event in result.events:
+        who = f" by {event.actor}" if event.actor else ""
+        line = f"row {event.seq:>6}  {event.at[:19]}  {event.event}{who}: {describe(event)}"
+        console.print(line, markup=False, highlight=False)
+    for event in result.thresholds:
+        line = f"admitted by the gate (row {event.seq}, run {event.run_id}): {describe(event)}"
+        console.print(line, markup=False, highlight=False)
+    for entry in result.label_sets:
+        by = f", {entry['reviewer']}" if entry["reviewer"] else ""
+        line = (
+            f"in label set v{entry['version']} ({entry['status']}): {entry['label']} "
+            f"({entry['source']}{by})"
+        )
+        console.print(line, markup=False, highlight=False)
+    if not result.label_sets:
+        console.print("in no label set")
+    for event in result.models:
+        console.print(f"model (row {event.seq}): {describe(event)}", markup=False)
+
+
+def erase(
+    item_id: Annotated[str, typer.Argument(help="Item id to erase.")],
+    reason: Annotated[str, typer.Option(help="Why (e.g. the erasure request's reference).")],
+    project: ProjectOpt = None,
+    as_name: Annotated[str | None, typer.Option("--as", help="Who asks.")] = None,
+) -> None:
+    """Right to erasure: remove the item's content everywhere, record it in the ledger, keep
+    it out of re-ingests and future label sets, mark models trained on it stale."""
+    try:
+        spec = _find_project(item_id, project)
+        result = erase_item(spec, item_id, reason=reason, actor=as_name)
+    except LabelgateError as exc:
+        _fail(str(exc))
+        return
+    removed = ", ".join(f"{where}: {n}" for where, n in result.removed.items()) or "nothing stored"
+    console.print(f"erased {item_id} from {spec.name} (ledger row {result.seq}); removed {removed}")
+    if result.stale_models:
+        console.print(f"models marked stale: {', '.join(result.stale_models)}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the governance commands to the ``labelgate`` CLI."""
+    app.command()(verify)
+    app.command("label-sets")(label_sets)
+    app.command()(approve)
+    app.command()(reject)
+    app.command()(release)
+    app.command()(trace)
+    app.command()(erase)

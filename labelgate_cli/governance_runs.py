@@ -1,0 +1,52 @@
+"""Governance work run through Dagster (so the UI and the blocking checks see it)."""
+
+from pathlib import Path
+
+import dagster as dg
+
+from assets.label_sets import LABEL_EXPORT
+from labelgate.spec import ProjectSpec
+from labelgate_cli.runner import RunFailed, _execute, project_definitions
+from resources.encoder import TextEncoderResource
+
+
+def run_release(
+    spec: ProjectSpec,
+    *,
+    instance: dg.DagsterInstance,
+    fmt: str = "parquet",
+    out_dir: Path | None = None,
+) -> tuple[Path, dict[str, int]]:
+    """Run the release job; returns the file and the redactions by type."""
+    defs = project_definitions(spec, TextEncoderResource(kind="hashing"))
+    config = {"format": fmt, "out_dir": None if out_dir is None else str(out_dir.resolve())}
+    op = f"{spec.name}__{LABEL_EXPORT}"
+    result = _execute(
+        defs, f"{spec.name}__release", instance, run_config={"ops": {op: {"config": config}}}
+    )
+    failed = [c for c in result.get_asset_check_evaluations() if not c.passed]
+    if failed:
+        raise RunFailed("; ".join(f"{c.check_name}: {c.description}" for c in failed))
+    event = instance.get_latest_materialization_event(dg.AssetKey([spec.name, LABEL_EXPORT]))
+    assert event is not None and event.asset_materialization is not None
+    metadata = event.asset_materialization.metadata
+    return Path(str(metadata["path"].value)), dict(metadata["redactions"].value)  # type: ignore[arg-type]
+
+
+def run_decision(
+    spec: ProjectSpec,
+    version: int,
+    *,
+    as_name: str,
+    instance: dg.DagsterInstance,
+    decision: str = "approve",
+    reason: str = "",
+) -> dg.ExecuteInProcessResult:
+    """The decision job with its run config, as the Dagster UI's launchpad would run it."""
+    defs = project_definitions(spec, TextEncoderResource(kind="hashing"))
+    op = f"{spec.name}__label_set_decision"
+    config = {"version": version, "as_name": as_name, "decision": decision, "reason": reason}
+    job = defs.resolve_job_def(f"{spec.name}__decide_label_set")
+    return job.execute_in_process(
+        instance=instance, run_config={"ops": {op: {"config": config}}}, raise_on_error=False
+    )
