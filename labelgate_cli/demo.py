@@ -16,6 +16,7 @@ from labelgate.project import ACCEPTED_LABELS, ProjectData
 from labelgate.spec import ProjectSpec
 from labelgate.synth import simulate_reviews, write_corpus
 from labelgate.synth.evaluate import Realized, realized, truth_by_item
+from labelgate_cli.governance_demo import approve_and_release
 from labelgate_cli.runner import import_reviews, run_project
 from resources.encoder import TextEncoderResource
 
@@ -84,4 +85,5 @@ def run_demo(
         )
         import_reviews(spec, [str(answers)], instance=instance, encoder=encoder)
         imported += len(reviews)
+    approve_and_release(spec, instance=instance, on_step=on_step)  # four-eyes, release
     return report
