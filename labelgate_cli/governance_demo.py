@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 import dagster as dg
 
+from labelgate.governance.approval import ApprovalRefused, decide
 from labelgate.governance.verify import verify_project
 from labelgate.label_sets import LabelSet, LabelSetStore
 from labelgate.ledger import Ledger
@@ -27,10 +28,12 @@ def approve_and_release(
     if latest is None:
         on_step("no label set yet: nothing accepted, nothing to approve")
         return None
-    refused = run_decision(spec, latest.version, as_name=DEMO_REVIEWER, instance=instance)
-    if refused.success:
+    try:
+        decide(spec, latest.version, actor=DEMO_REVIEWER)
+    except ApprovalRefused as exc:
+        on_step(str(exc))
+    else:
         raise RuntimeError(f"{DEMO_REVIEWER} reviewed this set; the approval must be refused")
-    on_step(f"label set v{latest.version}: approval by reviewer {DEMO_REVIEWER} refused (logged)")
     approved = run_decision(spec, latest.version, as_name=DEMO_STEWARD, instance=instance)
     if not approved.success:
         raise RuntimeError(f"steward {DEMO_STEWARD} could not approve v{latest.version}")

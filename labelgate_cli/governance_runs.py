@@ -6,7 +6,7 @@ import dagster as dg
 
 from assets.label_sets import LABEL_EXPORT
 from labelgate.spec import ProjectSpec
-from labelgate_cli.runner import RunFailed, _execute, project_definitions
+from labelgate_cli.runner import LOG_LEVEL, RunFailed, _execute, project_definitions
 from resources.encoder import TextEncoderResource
 
 
@@ -47,6 +47,8 @@ def run_decision(
     op = f"{spec.name}__label_set_decision"
     config = {"version": version, "as_name": as_name, "decision": decision, "reason": reason}
     job = defs.resolve_job_def(f"{spec.name}__decide_label_set")
-    return job.execute_in_process(
-        instance=instance, run_config={"ops": {op: {"config": config}}}, raise_on_error=False
-    )
+    run_config = {
+        "ops": {op: {"config": config}},
+        "loggers": {"console": {"config": {"log_level": LOG_LEVEL}}},
+    }
+    return job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=False)
