@@ -80,7 +80,9 @@ def decide(
     elif not identity.has_role(STEWARD):
         roles = ", ".join(identity.roles) or "none"
         problems.append(f"{actor} has role(s) {roles}; deciding on a label set needs {STEWARD}")
-    if decision == "approve":
+    created = store.created_events()[version]
+    intact = not label_set_problems(label_set.directory, created)
+    if decision == "approve" and intact:  # a damaged set is refused below, as damaged
         reviewed = reviewers_of(label_set, ledger).get(actor, 0)
         if reviewed:
             problems.append(
