@@ -20,11 +20,10 @@ from labelgate.images.project import ImageProjectData
 from labelgate.images.spec import YoloLabelerSpec
 from labelgate.project import ACCEPTED_LABELS
 from labelgate.spec import ProjectSpec
-from labelgate_cli.runner import import_reviews, run_project
+from labelgate_cli.runner import import_reviews, publish, run_project
 from resources.encoder import TextEncoderResource
 
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
-SYNTH_IMGSZ = 160  # the synthetic detector is trained and exported at this size
 
 
 @dataclass
@@ -44,8 +43,8 @@ def run_image_demo(
     instance: dg.DagsterInstance,
     encoder: TextEncoderResource,
     shared: Path = SHARED_DATA,
-    images: int = 64,
-    batches: int = 2,
+    images: int = 128,
+    batches: int = 4,
     rounds: int = 2,
     on_step: Callable[[str], None] = lambda _: None,
 ) -> ImageDemoReport:
@@ -60,15 +59,18 @@ def run_image_demo(
     if prepared is None:
         on_step("no ../shared/data: synthetic shapes, training a tiny detector (offline)")
         prepared = prepare_synthetic(demo_dir, ontology, images=images, batches=batches)
-        spec = _with_imgsz(spec, SYNTH_IMGSZ)
     else:
         on_step(f"{images} coco128 images and the COCO YOLOv8n copied to {demo_dir}")
     data = ImageProjectData(spec)
     report = ImageDemoReport(real=prepared.real)
     imported = 0
     for number in range(rounds + 1):
-        on_step(f"images round {number}: labeling and gating")
-        run_project(spec, instance=instance, encoder=encoder)
+        if number == 0:
+            on_step("images round 0: labeling and gating")
+            run_project(spec, instance=instance, encoder=encoder)
+        else:  # reviews do not change a YOLO labeler's output: gate again, do not re-label
+            on_step(f"images round {number}: gating with {imported} reviews")
+            publish(spec, instance=instance, encoder=encoder)
         items = data.image_items()
         outcome = score_outcome(
             data.tables.read(ACCEPTED_LABELS),
@@ -87,14 +89,6 @@ def run_image_demo(
         import_reviews(spec, [str(answers)], instance=instance, encoder=encoder)
         imported += n
     return report
-
-
-def _with_imgsz(spec: ProjectSpec, imgsz: int) -> ProjectSpec:
-    labelers = [
-        s.model_copy(update={"imgsz": imgsz}) if isinstance(s, YoloLabelerSpec) else s
-        for s in spec.labelers
-    ]
-    return spec.model_copy(update={"labelers": labelers})
 
 
 def print_image_demo(report: ImageDemoReport, console: Console) -> None:

@@ -77,6 +77,14 @@ def run_project(
     return summary
 
 
+def publish(
+    spec: ProjectSpec, *, instance: dg.DagsterInstance, encoder: TextEncoderResource
+) -> str:
+    """Gate again and refresh the review queue, without re-labeling any batch."""
+    defs = project_definitions(spec, encoder)
+    return _execute(defs, f"{spec.name}__publish", instance).run_id
+
+
 def import_reviews(
     spec: ProjectSpec,
     files: list[str],

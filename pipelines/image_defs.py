@@ -12,8 +12,16 @@ from assets.image_ingest import build_image_raw_items
 from assets.image_labels import build_image_label_assets
 from assets.image_review import build_image_review_assets
 from labelgate.images.ingest import ImageBatch, discover_image_batches
+from labelgate.project import (
+    ACCEPTED_LABELS,
+    AUTO_LABELS,
+    CANDIDATE_LABELS,
+    RAW_ITEMS,
+    REVIEW_QUEUE,
+    REVIEWED_LABELS,
+)
 from labelgate.spec import ProjectSpec
-from pipelines.jobs import ProjectJobs, build_jobs
+from pipelines.jobs import ProjectJobs
 from pipelines.sensors import build_follow_up_sensor, build_review_inbox_sensor
 from quality.image_checks import build_image_quality_checks
 from resources.io_manager import TableIOManager
@@ -58,9 +66,37 @@ def build_image_source_sensor(
     return source_sensor
 
 
+def build_image_jobs(project: ImageProjectAssets) -> ProjectJobs:
+    """The text spine's three jobs (same names and roles) over the image asset graph. Label
+    sets and model training are not wired for image projects yet, so publish stops at
+    accepted_labels and the review queue."""
+
+    def selection(*names: str) -> dg.AssetSelection:
+        return dg.AssetSelection.assets(*(project.key(n) for n in names))
+
+    return ProjectJobs(
+        label_batch=dg.define_asset_job(
+            f"{project.name}__label_batch",
+            selection=selection(RAW_ITEMS, CANDIDATE_LABELS, AUTO_LABELS),
+            partitions_def=project.partitions,
+            description="Ingest one image folder and auto-label it.",
+        ),
+        publish=dg.define_asset_job(
+            f"{project.name}__publish",
+            selection=selection(ACCEPTED_LABELS, REVIEW_QUEUE),
+            description="Gate the auto-labels into accepted_labels and refresh the review queue.",
+        ),
+        import_reviews=dg.define_asset_job(
+            f"{project.name}__import_reviews",
+            selection=selection(REVIEWED_LABELS),
+            description="Import review files (config: files) into reviewed_labels.",
+        ),
+    )
+
+
 def build_image_project_definitions(spec: ProjectSpec) -> dg.Definitions:
     project = ImageProjectAssets(spec)
-    jobs = build_jobs(project)
+    jobs = build_image_jobs(project)
     return dg.Definitions(
         assets=[
             build_image_raw_items(project),
