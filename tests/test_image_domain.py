@@ -286,3 +286,13 @@ def test_bad_review_file_is_refused_whole(labeled, tmp_path: Path) -> None:
     message = str(info.value)
     assert "unknown item id 'nope'" in message
     assert "'dragon' is not one of" in message and "outside the image" in message
+
+
+def test_non_image_is_quarantined_even_after_ultralytics_patched_pil(tmp_path: Path) -> None:
+    import ultralytics.utils.patches  # noqa: F401  (replaces PIL.Image.open process-wide)
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "fake.png").write_text("not an image")
+    [batch] = discover_image_batches(tmp_path / "in")
+    result = ingest_image_batch(batch)
+    assert result.quarantine["reason"].str.startswith("not a readable image").all()

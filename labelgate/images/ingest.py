@@ -11,6 +11,7 @@ and truncated or corrupt images.
 
 import hashlib
 import io
+import sys
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -107,7 +108,7 @@ def inspect_image(path: Path, data: bytes, limits: ImageLimits) -> tuple[int, in
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
+            with _pil_open(io.BytesIO(data)) as image:
                 width, height = image.size  # from the header: no pixel decoded yet
                 if width * height > limits.max_pixels:
                     raise ValueError(
@@ -124,6 +125,17 @@ def inspect_image(path: Path, data: bytes, limits: ImageLimits) -> tuple[int, in
         raise ValueError(f"decompression-bomb guard: {exc}") from None
     except (OSError, SyntaxError) as exc:
         raise ValueError(f"truncated or corrupt image: {exc}") from None
+
+
+def _pil_open(fp: io.BytesIO) -> Image.Image:
+    """PIL's own ``Image.open``. Importing ultralytics replaces it process-wide with a wrapper
+    that, on an unidentified file, tries to install a HEIF plugin: offline that raises
+    ``ModuleNotFoundError`` instead of ``UnidentifiedImageError``, and it must never install
+    anything at run time."""
+    opener = Image.open
+    module = sys.modules.get(getattr(opener, "__module__", "") or "")
+    original = getattr(module, "_image_open", None) if module is not Image else None
+    return (original or opener)(fp)
 
 
 def ingest_image_batch(batch: ImageBatch, limits: ImageLimits | None = None) -> IngestResult:
