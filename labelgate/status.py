@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from labelgate.accept import run_gate
 from labelgate.gate import GateResult
+from labelgate.images.gate import run_detection_gate
 from labelgate.project import ACCEPTED_LABELS, QUARANTINE, REVIEW_QUEUE, ProjectData
 
 
@@ -33,9 +34,8 @@ def project_status(data: ProjectData) -> ProjectStatus:
     accepted = tables.read(ACCEPTED_LABELS) if tables.exists(ACCEPTED_LABELS) else None
     queue = tables.read(REVIEW_QUEUE) if tables.exists(REVIEW_QUEUE) else None
     pending_queue = 0 if queue is None else int((~queue["item_id"].isin(reviewed["item_id"])).sum())
-    gate = (
-        run_gate(auto.drop_duplicates("item_id"), reviewed, data.spec.gate) if len(auto) else None
-    )
+    gate_of = run_detection_gate if data.spec.modality == "image_detection" else run_gate
+    gate = gate_of(auto.drop_duplicates("item_id"), reviewed, data.spec.gate) if len(auto) else None
     return ProjectStatus(
         project=data.spec.name,
         batches=len(tables.partitions("raw_items")),

@@ -13,10 +13,11 @@ from rich.table import Table
 from labelgate.errors import LabelgateError, ReviewFileError
 from labelgate.export import export_frame
 from labelgate.governance.export import governed_export
-from labelgate.ingest import discover_batches
+from labelgate.images.project import project_data, source_batch_keys
 from labelgate.project import ACCEPTED_LABELS, REVIEW_QUEUE, ProjectData
 from labelgate.status import ProjectStatus, project_status
 from labelgate_cli.governance import register as register_governance
+from labelgate_cli.image_commands import register as register_image_commands
 from labelgate_cli.instance import get_instance
 from labelgate_cli.projects import resolve_project
 
@@ -109,7 +110,7 @@ def run(project: ProjectArg, encoder: EncoderOpt = Encoder.minilm) -> None:
 
     try:
         spec = resolve_project(project)
-        batches = discover_batches(spec.source)
+        batches = source_batch_keys(spec)
         instance = get_instance()
         with Progress(
             TextColumn("[bold]{task.description}"),
@@ -127,7 +128,7 @@ def run(project: ProjectArg, encoder: EncoderOpt = Encoder.minilm) -> None:
             )
         if not summary.batches:
             _fail(f"no source files in {spec.source.path}")
-        console.print(status_table(project_status(ProjectData(spec))))
+        console.print(status_table(project_status(project_data(spec))))
     except LabelgateError as exc:
         _fail(str(exc))
 
@@ -136,7 +137,7 @@ def run(project: ProjectArg, encoder: EncoderOpt = Encoder.minilm) -> None:
 def status(project: ProjectArg) -> None:
     """Counts, automation rate, the accuracy bound and how many reviews are still needed."""
     try:
-        console.print(status_table(project_status(ProjectData(resolve_project(project)))))
+        console.print(status_table(project_status(project_data(resolve_project(project)))))
     except LabelgateError as exc:
         _fail(str(exc))
 
@@ -288,6 +289,7 @@ def demo(
 
 
 register_governance(app)  # verify, label-sets, approve, reject, release, trace, erase
+register_image_commands(app)  # export-images
 
 if __name__ == "__main__":
     app()

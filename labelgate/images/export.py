@@ -145,3 +145,31 @@ def export_label_studio(
     tasks = label_studio_tasks(joined, key="annotations", image_root=image_root)
     path, _ = write_label_studio(tasks, Path(out), class_names)
     return path
+
+
+IMAGE_EXPORT_FORMATS = ("coco", "yolo", "labelstudio")
+
+
+def export_accepted(
+    accepted: pd.DataFrame,
+    items: pd.DataFrame,
+    class_names: Sequence[str],
+    fmt: str,
+    out_dir: Path,
+    *,
+    name: str,
+    val_fraction: float = 0.2,
+    seed: int = 0,
+) -> Path:
+    """Export accepted box sets as ``fmt`` into ``out_dir`` (file or folder named ``name``)."""
+    out_dir = Path(out_dir)
+    if fmt == "coco":
+        return export_coco(accepted, items, class_names, out_dir / f"{name}.coco.json")
+    if fmt == "yolo":
+        return export_yolo(
+            accepted, items, class_names, out_dir / f"{name}_yolo", val_fraction=val_fraction,
+            seed=seed,
+        )  # fmt: skip
+    if fmt == "labelstudio":
+        return export_label_studio(accepted, items, class_names, out_dir / f"{name}.ls.json")
+    raise ValueError(f"unknown image export format {fmt!r}; use one of {IMAGE_EXPORT_FORMATS}")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from labelgate.errors import LabelgateError
 from labelgate.images.ingest import discover_image_batches
 from labelgate.images.reviews import (
     BoxImportResult,
@@ -88,5 +89,10 @@ class ImageProjectData(ProjectData):
 
 def image_project_data(spec: ProjectSpec) -> ImageProjectData:
     if not is_image_modality(spec.modality):
-        raise ValueError(f"project {spec.name} has modality {spec.modality!r}, not an image one")
+        raise LabelgateError(f"project {spec.name} has modality {spec.modality!r}, not images")
     return ImageProjectData(spec)
+
+
+def project_data(spec: ProjectSpec) -> ProjectData:
+    """The project's data access for its modality."""
+    return ImageProjectData(spec) if is_image_modality(spec.modality) else ProjectData(spec)
