@@ -30,7 +30,7 @@ AsOpt = Annotated[str, typer.Option("--as", help="Your identity (from the identi
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -49,9 +49,9 @@ def verify(project: ProjectArg) -> None:
             f"committed file matches; ledger head [bold]{result.head}[/]"
         )
         return
-    err.print(f"[bold red]verification failed[/]: {result.first_bad}", highlight=False)
+    err.print(f"[bold red]verification failed[/]: {result.first_bad}", soft_wrap=True)
     for problem in result.problems[1:20]:
-        err.print(f"  also: {problem}", highlight=False)
+        err.print(f"  also: {problem}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 

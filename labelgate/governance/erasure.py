@@ -1,8 +1,9 @@
 """Right to erasure: remove an item's content everywhere it is stored, keep the record.
 
 ``erase_item`` drops the item's rows from every table partition (raw_items, candidate,
-auto and accepted labels, the review queue), from the imported review files and the review
-queue files, and its embeddings from the cache; each rewritten file is written atomically.
+auto, reviewed and accepted labels, the review queue, any other table with an item_id),
+from the imported review files and the review queue files, and its embeddings from the
+cache; each rewritten file is written atomically.
 The ledger gets an ``item_erased`` row (the item id, the reason, what was removed; never
 the content), the item goes on the erasure list that ingestion and label-set publishing
 consult, and models trained on it are marked stale. Past label-set versions are immutable
@@ -22,11 +23,8 @@ from labelgate.ledger import Ledger
 from labelgate.ledger.commit import TABLE_KIND, table_key
 from labelgate.ledger.events import ITEM_ERASED, MODEL_MARKED_STALE
 from labelgate.project import (
-    ACCEPTED_LABELS,
-    AUTO_LABELS,
     CANDIDATE_LABELS,
     RAW_ITEMS,
-    REVIEW_QUEUE,
     ProjectData,
 )
 from labelgate.storage import atomic_path
@@ -34,7 +32,6 @@ from labelgate.storage import atomic_path
 if TYPE_CHECKING:
     from labelgate.spec import ProjectSpec
 
-ERASED_TABLES = (RAW_ITEMS, CANDIDATE_LABELS, AUTO_LABELS, ACCEPTED_LABELS, REVIEW_QUEUE)
 LEDGERED_TABLES = (RAW_ITEMS, CANDIDATE_LABELS)
 
 
@@ -125,13 +122,10 @@ def erase_item(
     with ledger.transaction() as tx:
         tx.add_erasure(item_id)
     # 2. content out of every table, queue and cache (each file rewritten atomically)
-    for table in ERASED_TABLES:
-        for key in [*data.tables.partitions(table), None]:
-            path = data.tables.path(table, key)
-            if path.is_file():
-                removed = _rewrite_parquet(path, item_id)
-                if removed:
-                    result.removed[f"{table}/{key or '_all'}"] = removed
+    for path in sorted(data.tables.root.glob("*/*.parquet")):  # every table, every partition
+        removed = _rewrite_parquet(path, item_id)
+        if removed:
+            result.removed[f"{path.parent.name}/{path.stem}"] = removed
     for path in (
         data.reviews.imported_dir.glob("*.parquet") if data.reviews.imported_dir.is_dir() else []
     ):

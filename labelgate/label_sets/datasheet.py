@@ -62,7 +62,7 @@ def render_datasheet(manifest: dict[str, Any]) -> str:
         + ".",
         f"- Reviewers: {', '.join(manifest.get('reviewers', [])) or 'none'}.",
         f"- Quality checks: {', '.join(f'{k}: {v}' for k, v in checks.items()) or 'none run'}.",
-        f"- Items erased on request and excluded: {manifest.get('erased_excluded', 0)}.",
+        f"- Items erased on request (left out): {manifest.get('erased_excluded', 0)}.",
         "",
         "## Per-class accuracy of the auto-accepted labels",
         "",

@@ -105,7 +105,7 @@ def publish_label_set(
     store.recover()
     erased = ledger.erased_items()
     labels = normalize_labels(accepted)
-    excluded = int(labels["item_id"].isin(erased).sum())
+    excluded = len(erased)  # erased on request: kept out of this and every later version
     labels = labels[~labels["item_id"].isin(erased)].reset_index(drop=True)
     digest = content_hash(labels)
     store.root.mkdir(parents=True, exist_ok=True)
