@@ -46,6 +46,8 @@ def run_image_demo(
     images: int = 128,
     batches: int = 4,
     rounds: int = 2,
+    train_images: int = 96,
+    train_epochs: int = 25,
     on_step: Callable[[str], None] = lambda _: None,
 ) -> ImageDemoReport:
     """Fill the project's demo folder, then label, review (simulated), gate, repeat."""
@@ -58,7 +60,14 @@ def run_image_demo(
     )
     if prepared is None:
         on_step("no ../shared/data: synthetic shapes, training a tiny detector (offline)")
-        prepared = prepare_synthetic(demo_dir, ontology, images=images, batches=batches)
+        prepared = prepare_synthetic(
+            demo_dir,
+            ontology,
+            images=images,
+            batches=batches,
+            train_images=train_images,
+            train_epochs=train_epochs,
+        )
     else:
         on_step(f"{images} coco128 images and the COCO YOLOv8n copied to {demo_dir}")
     data = ImageProjectData(spec)

@@ -19,7 +19,8 @@ from labelgate.images.boxes import Boxes
 from labelgate.images.labelers import ultralytics_offline
 
 MODEL_DIR_NAME = "detector_openvino_model"
-SYNTH_NAMES = ["person", "car", "truck"]
+# The classes the demo ontology names; bus and motorcycle never appear in the shapes.
+SYNTH_NAMES = ["person", "car", "truck", "bus", "motorcycle"]
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,13 @@ def train_shapes_detector(work: Path, *, images: int = 96, epochs: int = 25) -> 
 
 
 def prepare_synthetic(
-    demo_dir: Path, ontology: dict[str, str], *, images: int, batches: int
+    demo_dir: Path,
+    ontology: dict[str, str],
+    *,
+    images: int,
+    batches: int,
+    train_images: int = 96,
+    train_epochs: int = 25,
 ) -> DemoImages:
     """Synthetic shapes in the source folder and a detector trained on other shapes."""
     shapes = demo_dir / "shapes"
@@ -174,7 +181,9 @@ def prepare_synthetic(
         target = source / f"batch_{i % batches + 1:02d}" / f"{stem}.png"
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(shapes / "images" / f"{stem}.png", target)
-    exported = train_shapes_detector(demo_dir / "training")
+    exported = train_shapes_detector(
+        demo_dir / "training", images=train_images, epochs=train_epochs
+    )
     model_dir = demo_dir / MODEL_DIR_NAME
     shutil.copytree(exported, model_dir)
     truth = truth_in_project_classes(shapes / "labels", stems, SYNTH_NAMES, ontology)
