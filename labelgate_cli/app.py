@@ -19,6 +19,7 @@ from labelgate.status import ProjectStatus, project_status
 from labelgate_cli.governance import register as register_governance
 from labelgate_cli.image_commands import register as register_image_commands
 from labelgate_cli.instance import get_instance
+from labelgate_cli.models import register as register_models
 from labelgate_cli.projects import resolve_project
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
@@ -290,6 +291,7 @@ def demo(
 
 register_governance(app)  # verify, label-sets, approve, reject, release, trace, erase
 register_image_commands(app)  # export-images
+register_models(app)  # models list, train, promote, relabel
 
 if __name__ == "__main__":
     app()

@@ -17,6 +17,7 @@ from labelgate.spec import ProjectSpec
 from labelgate.synth import simulate_reviews, write_corpus
 from labelgate.synth.evaluate import Realized, realized, truth_by_item
 from labelgate_cli.governance_demo import approve_and_release
+from labelgate_cli.models_demo import model_round
 from labelgate_cli.runner import import_reviews, run_project
 from resources.encoder import TextEncoderResource
 
@@ -86,4 +87,9 @@ def run_demo(
         import_reviews(spec, [str(answers)], instance=instance, encoder=encoder)
         imported += len(reviews)
     approve_and_release(spec, instance=instance, on_step=on_step)  # four-eyes, release
+    champion = model_round(
+        spec, instance=instance, encoder=encoder, truth=truth_labels, on_step=on_step
+    )
+    if champion is not None:  # the champion re-labeled: one more row, no new reviews
+        report.rounds.append(DemoRound(rounds + 1, imported, champion))
     return report

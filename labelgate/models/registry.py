@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from labelgate.errors import LabelgateError
 from labelgate.spec import ProjectSpec
 from labelgate.storage import fsync_dir, write_text_atomic
 
@@ -53,7 +54,7 @@ class ModelCard:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
 
 
-class RegistryError(ValueError):
+class RegistryError(LabelgateError, ValueError):
     """A model that does not exist, or a registry folder that is not what it should be."""
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from labelgate.embeddings import CachedEmbedder, default_minilm_path, model_folder_version
+from labelgate.errors import LabelgateError
 from labelgate.models.classifier import new_classifier, out_of_fold_proba
 from labelgate.models.config import TrainingSpec
 from labelgate.models.metrics import Metrics, classification_metrics
@@ -29,7 +30,7 @@ TRAINING_CODE_VERSION = "1"
 LABEL_COLUMNS = ("item_id", "label", "source", "text")
 
 
-class TrainingError(ValueError):
+class TrainingError(LabelgateError, ValueError):
     """The label set cannot train or evaluate a model (too few items, unknown classes ...)."""
 
 

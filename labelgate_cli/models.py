@@ -1,0 +1,156 @@
+"""``labelgate models``: list the registry, train, promote a model, re-label with the champion."""
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from labelgate.errors import LabelgateError
+from labelgate.models.registry import ModelRegistry, RegistryError
+from labelgate.models.training import TrainingError
+from labelgate_cli.projects import resolve_project
+
+console = Console()
+err = Console(stderr=True)
+models_app = typer.Typer(
+    help="Models distilled from approved labels: list, train, promote, relabel.",
+    no_args_is_help=True,
+)
+
+ProjectArg = Annotated[str, typer.Argument(help="Project file (YAML) or project name.")]
+
+
+class Encoder(StrEnum):
+    minilm = "minilm"
+    hashing = "hashing"
+
+
+EncoderOpt = Annotated[
+    Encoder, typer.Option(help="Text encoder: the local MiniLM, or a hashing encoder (tests).")
+]
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _resources(encoder: Encoder):  # type: ignore[no-untyped-def]  # Dagster imports lazily
+    from labelgate_cli.instance import get_instance
+    from resources.encoder import TextEncoderResource
+
+    return get_instance(), TextEncoderResource(kind=encoder.value)
+
+
+@models_app.command("list")
+def list_models(project: ProjectArg) -> None:
+    """Every trained model with its label set, metrics and status."""
+    try:
+        spec = resolve_project(project)
+        registry = ModelRegistry(spec)
+        cards, champion = registry.list(), registry.champion()
+    except (LabelgateError, RegistryError) as exc:
+        _fail(str(exc))
+        return
+    if not cards:
+        console.print(f"project {spec.name} has no trained models yet")
+        return
+    table = Table(title=f"models of {spec.name}")
+    for column in ("model", "label set", "method", "train", "eval", "accuracy", "macro-F1"):
+        table.add_column(column)
+    table.add_column("status")
+    for card in cards:
+        status = "stale" if card.stale else ""
+        if champion is not None and card.model_id == champion.model_id:
+            status = "champion" + (" (stale)" if card.stale else "")
+        table.add_row(
+            card.model_id,
+            f"v{card.label_set_version}",
+            card.method,
+            str(card.n_train),
+            str(card.n_eval),
+            f"{card.metrics['accuracy']:.3f}",
+            f"{card.metrics['macro_f1']:.3f}",
+            status,
+        )
+    console.print(table)
+
+
+@models_app.command("train")
+def train(project: ProjectArg, encoder: EncoderOpt = Encoder.minilm) -> None:
+    """Train on the latest approved label set, evaluate against the champion, promote if
+    better (the project's train_model job)."""
+    from labelgate_cli.model_runs import run_training
+
+    try:
+        spec = resolve_project(project)
+        instance, resource = _resources(encoder)
+        result = run_training(spec, instance=instance, encoder=resource)
+    except (LabelgateError, TrainingError) as exc:
+        _fail(str(exc))
+        return
+    decision = result.decision
+    console.print(
+        f"model [bold]{result.trained.get('model_id')}[/]: macro-F1 "
+        f"{result.evaluation.get('macro_f1', 0):.3f}, accuracy "
+        f"{result.evaluation.get('accuracy', 0):.3f} on {result.evaluation.get('n_eval')} "
+        f"held-out reviewed items; {'promoted' if decision.get('promoted') else 'not promoted'}"
+        f" ({decision.get('reason')})"
+    )
+
+
+@models_app.command("promote")
+def promote(
+    project: ProjectArg,
+    model_id: Annotated[str, typer.Argument(help="A model id from `labelgate models list`.")],
+    encoder: EncoderOpt = Encoder.minilm,
+) -> None:
+    """Make a registered model the champion if it beats the current one on the same split by
+    the configured margin; the decision is recorded in the ledger either way."""
+    from labelgate.build import embedding_cache_path
+    from labelgate.embeddings import CachedEmbedder, EmbeddingCache
+    from labelgate.models.service import decide_promotion, evaluate_challenger
+
+    try:
+        spec = resolve_project(project)
+        if spec.training is None:
+            raise LabelgateError(f"project {spec.name} has no training: section")
+        _, resource = _resources(encoder)
+        embedder = CachedEmbedder(resource.get(), EmbeddingCache(embedding_cache_path(spec)))
+        evaluation = evaluate_challenger(spec, model_id, embedder, device=resource.device)
+        decision = decide_promotion(spec, evaluation)
+    except (LabelgateError, RegistryError, TrainingError, ValueError) as exc:
+        _fail(str(exc))
+        return
+    verb = "promoted" if decision.promote else "not promoted"
+    console.print(f"{model_id} {verb}: {decision.reason}")
+    if not decision.promote and decision.reason != "already the champion":
+        raise typer.Exit(1)
+
+
+@models_app.command("relabel")
+def relabel(project: ProjectArg, encoder: EncoderOpt = Encoder.minilm) -> None:
+    """Re-label with the champion what it has not scored yet (as the schedule does)."""
+    from labelgate_cli.model_runs import run_relabel
+
+    try:
+        spec = resolve_project(project)
+        instance, resource = _resources(encoder)
+        result = run_relabel(spec, instance=instance, encoder=resource)
+    except LabelgateError as exc:
+        _fail(str(exc))
+        return
+    if result.plan.champion is None:
+        console.print(f"project {spec.name} has no champion yet: nothing to re-label with")
+        return
+    console.print(
+        f"champion {result.plan.champion}: {result.rescored} items scored in "
+        f"{len(result.churn)} batch(es), {result.flipped} labels flipped, "
+        f"{result.sent_to_review} human labels sent back to review"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(models_app, name="models")
