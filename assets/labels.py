@@ -102,6 +102,7 @@ def build_label_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
         return dg.Output(
             frame,
             metadata={
+                **governance_metadata(spec),
                 "dagster/row_count": len(frame),
                 "mean_confidence": float(np.mean(frame["confidence"])) if len(frame) else 0.0,
                 "all_sources_agree": float(n_sources.eq(len(outputs)).mean())
