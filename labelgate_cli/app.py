@@ -199,7 +199,10 @@ def review_import(
     project: ProjectArg,
     files: Annotated[
         list[Path],
-        typer.Argument(help="CSV (item_id,label,reviewer) or Label Studio JSON export files."),
+        typer.Argument(
+            help="CSV (item_id,label,reviewer) or Label Studio JSON export files; for image "
+            "detection also YOLO-txt folders and COCO JSON files."
+        ),
     ],
     encoder: EncoderOpt = Encoder.minilm,
 ) -> None:
@@ -209,12 +212,12 @@ def review_import(
     try:
         spec = resolve_project(project)
         for file in files:
-            if not file.is_file():
+            if not file.exists():
                 _fail(f"review file {file} does not exist")
         import_reviews(
             spec, [str(f) for f in files], instance=get_instance(), encoder=_encoder(encoder)
         )
-        reviewed = ProjectData(spec).reviewed()
+        reviewed = project_data(spec).reviewed()
         console.print(
             f"imported; {len(reviewed)} items now have a human decision. "
             f"Run [bold]labelgate run {project}[/] to re-label and re-gate."

@@ -194,3 +194,12 @@ def test_classification_project_runs_the_text_gate_on_images(
         bad.write_text("item_id,label,reviewer\nnope,cat,ann\n")
         with pytest.raises(ReviewFileError):
             data.import_review_file(bad)
+
+
+def test_device_auto_prefers_a_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert labelers.resolve_device("auto") == "cuda:0"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert labelers.resolve_device("auto") == "cpu"
+    assert labelers.resolve_device("cuda:1") == "cuda:1"
