@@ -7,8 +7,9 @@ import dagster as dg
 
 from assets.common import ProjectAssets
 from assets.label_sets import LABEL_EXPORT, LABEL_SET, build_label_set_assets
+from assets.models import TRAINED_MODEL
 from labelgate.governance.approval import ApprovalRefused, decide
-from quality.governance_checks import build_release_checks
+from quality.governance_checks import approved_label_set_check, build_release_checks
 
 
 class DecisionConfig(dg.Config):
@@ -59,9 +60,12 @@ def build_governance_definitions(project: ProjectAssets) -> dg.Definitions:
         selection=dg.AssetSelection.assets(project.key(LABEL_EXPORT)),
         description="Export the latest approved label set (PII-gated), with blocking checks.",
     )
+    checks = build_release_checks(project, LABEL_EXPORT)
+    if getattr(project.spec, "training", None) is not None:  # models train on approved sets
+        checks.append(approved_label_set_check(project, project.key(TRAINED_MODEL)))
     return dg.Definitions(
         assets=build_label_set_assets(project),
-        asset_checks=build_release_checks(project, LABEL_EXPORT),
+        asset_checks=checks,
         jobs=[release, decision_job(project)],
     )
 

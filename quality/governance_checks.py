@@ -2,7 +2,8 @@
 an export that still holds PII fails.
 
 ``approved_label_set_check`` works for any asset whose materialization records the version
-it used under ``labelgate/label_set_version`` (the models' training asset uses it too).
+it used under ``labelgate/label_set_version`` (or ``label_set_version``, as the models'
+``trained_model`` does: training is held to the same rule).
 """
 
 from pathlib import Path
@@ -37,7 +38,8 @@ def approved_label_set_check(
         "reviewed none of its labels, and its files match the ledger.",
     )
     def uses_approved_label_set(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        version = _latest_metadata(context, asset_key).get(LABEL_SET_VERSION_KEY)
+        metadata = _latest_metadata(context, asset_key)
+        version = metadata.get(LABEL_SET_VERSION_KEY, metadata.get("label_set_version"))
         problems = approval_problems(project.spec, version)
         return dg.AssetCheckResult(
             passed=not problems,

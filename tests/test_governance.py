@@ -36,7 +36,7 @@ from labelgate_cli.app import app
 from labelgate_cli.governance_runs import run_decision, run_release
 from labelgate_cli.runner import import_reviews, run_project
 from resources.encoder import TextEncoderResource
-from tests.conftest import REPO, write_project
+from tests.conftest import REPO, ProjectFactory, write_project
 from tests.test_pii import STRUCTURED_SLOTS, record_generated_pii, surviving
 
 IDENTITIES = REPO / "projects" / "identities" / "complaints.yaml"
@@ -292,3 +292,21 @@ def test_verify_command_names_the_first_bad_file(governed: Governed) -> None:
     bad = CliRunner().invoke(app, ["verify", project])
     assert bad.exit_code == 1
     assert "labels.parquet" in bad.output and "modified" in bad.output
+
+
+def test_training_and_release_are_gated_by_blocking_checks(make_project: ProjectFactory) -> None:
+    from pipelines.definitions import build_definitions
+
+    spec = make_project(training={"method": "head"})
+    defs = build_definitions([spec], encoder=ENCODER)
+    blocking = {
+        (check.asset_key.path[-1], check.name)
+        for checks in defs.asset_checks or []
+        for check in checks.check_specs
+        if check.blocking
+    }
+    assert {
+        ("trained_model", "uses_approved_label_set"),
+        ("label_export", "uses_approved_label_set"),
+        ("label_export", "no_pii"),
+    } <= blocking
