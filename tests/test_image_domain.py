@@ -296,3 +296,38 @@ def test_non_image_is_quarantined_even_after_ultralytics_patched_pil(tmp_path: P
     [batch] = discover_image_batches(tmp_path / "in")
     result = ingest_image_batch(batch)
     assert result.quarantine["reason"].str.startswith("not a readable image").all()
+
+
+def test_gold_labels_of_the_source_are_imported_once(tmp_path: Path) -> None:
+    from labelgate.images.project import ImageProjectData
+    from labelgate.project import RAW_ITEMS
+
+    labels = tmp_path / "gold"
+    labels.mkdir()
+    (labels / "a.txt").write_text("1 0.5 0.5 0.2 0.2\n")  # vehicle
+    (labels / "orphan.txt").write_text("0 0.5 0.5 0.2 0.2\n")  # no such image: ignored
+    data = _spec(
+        classes=[{"name": "person", "description": "p"}, {"name": "vehicle", "description": "v"}],
+        labelers=[{"type": "yolo", "path": "m"}],
+        source={"path": "images", "labels": {"format": "yolo", "path": "gold"}},
+        storage="store",
+    )
+    spec = parse_project(data, base_dir=tmp_path, origin=tmp_path / "s.yaml")
+    project = ImageProjectData(spec)
+    items = pd.DataFrame(
+        {
+            "item_id": ["aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"],
+            "path": [str(tmp_path / "images" / "a.jpg"), str(tmp_path / "images" / "b.jpg")],
+            "width": [10, 10],
+            "height": [10, 10],
+        }
+    )
+    project.tables.write(RAW_ITEMS, items, "images")
+    result = project.import_gold()
+    assert result is not None and result.rows == 1
+    reviewed = project.reviewed()
+    assert reviewed[["item_id", "reviewer", "purpose"]].values.tolist() == [
+        ["aaaaaaaaaaaaaaaa", "gold", "gold"]
+    ]
+    assert reviewed["boxes"][0][0]["label"] == "vehicle"
+    assert project.import_gold() is None  # the same labels for the same items: nothing new

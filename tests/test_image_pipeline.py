@@ -87,6 +87,12 @@ def test_image_loop_closes(coco8_project: tuple[ProjectSpec, dict], tmp_path: Pa
         assert set(reasons) == {"zero.jpg", "notes.png", "cut.jpg", "huge.png"}
         assert "decompression-bomb guard" in reasons["huge.png"]
 
+        auto = instance.get_latest_materialization_event(dg.AssetKey(["streets", "auto_labels"]))
+        assert auto is not None
+        plots = auto.asset_materialization.metadata
+        for name in ("samples", "confidence_histogram"):
+            assert "data:image/png;base64," in plots[name].value
+
         tasks_path = data.queue_dir / "label_studio_tasks.json"
         tasks = json.loads(tasks_path.read_text())
         assert len(tasks) == 6

@@ -41,7 +41,7 @@ def fuse_boxes(
     if not sources:
         raise ValueError("fuse_boxes needs at least one source")
     names = [name for name, _ in sources]
-    xyxy = np.concatenate([b.xyxy for _, b in sources]) if sources else np.zeros((0, 4))
+    xyxy = np.concatenate([b.xyxy for _, b in sources])
     labels = np.concatenate([b.labels for _, b in sources])
     conf = np.concatenate([b.confidence for _, b in sources])
     origin = np.concatenate([np.full(len(b), i) for i, (_, b) in enumerate(sources)]).astype(int)
@@ -60,8 +60,11 @@ def fuse_boxes(
             best[origin[m]] = max(best.get(origin[m], 0.0), float(conf[m]))
         fused_conf.append(sum(best.values()) / len(sources))
         seen_by.append(sorted(names[s] for s in best))
-    fused = Boxes(np.array(fused_xyxy).reshape(-1, 4), np.array(fused_labels, dtype=object),
-                  np.array(fused_conf))  # fmt: skip
+    fused = Boxes(
+        np.array(fused_xyxy).reshape(-1, 4),
+        np.array(fused_labels, dtype=object),
+        np.array(fused_conf),
+    )
     keep = fused.confidence >= box_threshold
     kept, dropped = fused.subset(keep), fused.subset(~keep)
     order = np.argsort(-kept.confidence, kind="stable")
