@@ -9,6 +9,7 @@ the same transaction (see ``labelgate.ledger.commit``).
 
 import os
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -101,6 +102,19 @@ def _sqlite_engine(url: sa.URL) -> sa.Engine:
     return engine
 
 
+def _create_tables(engine: sa.Engine, attempts: int = 5) -> None:
+    """Create the tables; two processes opening a new ledger at once may race on CREATE
+    TABLE, and the loser finds the tables there on its next try."""
+    for attempt in range(attempts):
+        try:
+            schema.metadata.create_all(engine)
+            return
+        except (sa.exc.OperationalError, sa.exc.IntegrityError, sa.exc.ProgrammingError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
 def get_engine(url: str) -> sa.Engine:
     """One engine per URL and process, with the ledger's tables created."""
     with _ENGINES_LOCK:
@@ -112,7 +126,7 @@ def get_engine(url: str) -> sa.Engine:
                     engine = _sqlite_engine(parsed)
                 else:
                     engine = sa.create_engine(parsed, pool_pre_ping=True)
-                schema.metadata.create_all(engine)
+                _create_tables(engine)
             except sa.exc.SQLAlchemyError as exc:
                 raise LedgerError(f"cannot open the ledger at {parsed!r}: {exc}") from exc
             _ENGINES[url] = engine
