@@ -133,4 +133,9 @@ def test_image_loop_closes(coco8_project: tuple[ProjectSpec, dict], tmp_path: Pa
         metadata = record.asset_materialization.metadata
         assert 0.0 < metadata["map50"].value <= 1.0
         assert 0.5 < metadata["mean_iou"].value <= 1.0
+        for table in ("raw_items", "auto_labels", "reviewed_labels", ACCEPTED_LABELS):
+            check = instance.get_latest_asset_check_evaluation_record(
+                dg.AssetCheckKey(dg.AssetKey(["streets", table]), "gx_suite")
+            )
+            assert check is not None and check.status.value == "SUCCEEDED", table
         assert isinstance(accepted, pd.DataFrame)
