@@ -15,7 +15,7 @@ from PIL import Image
 from labelgate.images.demo_data import truth_in_project_classes
 from labelgate.images.demo_review import simulate_box_reviews
 from labelgate.images.project import ImageProjectData
-from labelgate.project import ACCEPTED_LABELS, QUARANTINE
+from labelgate.project import ACCEPTED_LABELS, QUARANTINE, RAW_ITEMS
 from labelgate.spec import ProjectSpec, load_project
 from labelgate_cli.runner import import_reviews, publish, run_project
 from resources.encoder import TextEncoderResource
@@ -42,7 +42,8 @@ def coco8_project(tmp_path: Path) -> tuple[ProjectSpec, dict]:
     coco8 = shared_data("coco8")
     for split in ("train", "val"):
         shutil.copytree(coco8 / "images" / split, tmp_path / "inbox" / split)
-    bad = tmp_path / "inbox" / "val"
+    bad = tmp_path / "inbox" / "junk"  # a batch of nothing but bad files
+    bad.mkdir()
     (bad / "zero.jpg").write_bytes(b"")
     (bad / "notes.png").write_text("not an image")
     whole = next((coco8 / "images" / "val").glob("*.jpg")).read_bytes()
@@ -79,10 +80,11 @@ def test_image_loop_closes(coco8_project: tuple[ProjectSpec, dict], tmp_path: Pa
     data = ImageProjectData(spec)
     with dg.instance_for_test() as instance:
         summary = run_project(spec, instance=instance, encoder=ENCODER)
-        assert summary.batches == ["train", "val"]
+        assert summary.batches == ["junk", "train", "val"]
         items = data.image_items()
         assert len(items) == 8
-        quarantine = data.tables.read(QUARANTINE, "val")
+        quarantine = data.tables.read(QUARANTINE, "junk")
+        assert len(data.tables.read(RAW_ITEMS, "junk")) == 0
         reasons = dict(zip(quarantine["excerpt"], quarantine["reason"], strict=True))
         assert set(reasons) == {"zero.jpg", "notes.png", "cut.jpg", "huge.png"}
         assert "decompression-bomb guard" in reasons["huge.png"]
