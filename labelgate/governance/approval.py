@@ -80,9 +80,10 @@ def decide(
     elif not identity.has_role(STEWARD):
         roles = ", ".join(identity.roles) or "none"
         problems.append(f"{actor} has role(s) {roles}; deciding on a label set needs {STEWARD}")
-    created = store.created_events()[version]
-    intact = not label_set_problems(label_set.directory, created)
-    if decision == "approve" and intact:  # a damaged set is refused below, as damaged
+    damage = label_set_problems(label_set.directory, store.created_events()[version])
+    if decision == "approve":
+        problems.extend(damage)  # a modified set is never approved
+    if decision == "approve" and not damage:
         reviewed = reviewers_of(label_set, ledger).get(actor, 0)
         if reviewed:
             problems.append(
@@ -97,8 +98,6 @@ def decide(
         )
         if status != "draft":
             problems.append(f"label set v{version} is already {status}")
-        if decision == "approve":
-            problems.extend(label_set_problems(label_set.directory, created))
         payload = {
             "version": version,
             "content_sha256": created.payload["content_sha256"],
