@@ -203,3 +203,13 @@ def test_device_auto_prefers_a_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
     assert labelers.resolve_device("auto") == "cpu"
     assert labelers.resolve_device("cuda:1") == "cuda:1"
+
+
+def test_model_version_follows_the_weights(tmp_path: Path) -> None:
+    folder = tmp_path / "m_openvino_model"
+    folder.mkdir()
+    (folder / "m.bin").write_bytes(b"weights v1")
+    first = labelers.model_version(folder)
+    assert labelers.model_version(folder) == first
+    (folder / "m.bin").write_bytes(b"weights v2, longer")
+    assert labelers.model_version(folder) != first

@@ -6,6 +6,7 @@ loads (``.pt``, ``.onnx``, an OpenVINO ``*_openvino_model/`` folder). Nothing is
 through the labeler's ontology to project classes; unmapped detections are dropped.
 """
 
+import functools
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -61,6 +62,19 @@ def load_yolo(path: Path, task: str) -> Any:
     return _MODELS[key]
 
 
+def model_version(path: Path) -> str:
+    """Content hash of the model file or folder, re-hashed only when a file in it changed."""
+    path = Path(path)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    stamp = tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+    return _hashed_version(str(path), stamp)
+
+
+@functools.lru_cache(maxsize=64)
+def _hashed_version(path: str, stamp: tuple) -> str:
+    return artifact_version(Path(path))
+
+
 def ontology_map(
     model_names: Mapping[int, str], ontology: Mapping[str, str], class_names: Sequence[str]
 ) -> dict[int, str]:
@@ -94,7 +108,7 @@ class YoloDetector:
         self.spec = spec
         self.name = spec.name
         self.model = model if model is not None else load_yolo(spec.path, "detect")
-        self.version = artifact_version(spec.path) if model is None else "injected"
+        self.version = model_version(spec.path) if model is None else "injected"
         self.device = resolve_device(spec.device)
         self.class_map = ontology_map(self.model.names, spec.ontology, class_names)
         self._merging = len(set(self.class_map.values())) < len(self.class_map)
@@ -190,7 +204,7 @@ class YoloClassifier:
         self.spec = spec
         self.name = spec.name
         self.model = model if model is not None else load_yolo(spec.path, "classify")
-        self.version = artifact_version(spec.path) if model is None else "injected"
+        self.version = model_version(spec.path) if model is None else "injected"
         self.device = resolve_device(spec.device)
         self.class_names = list(class_names)
         mapping = ontology_map(self.model.names, spec.ontology, class_names)
