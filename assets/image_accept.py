@@ -54,7 +54,7 @@ def build_image_accept_asset(project: ImageProjectAssets) -> dg.AssetsDefinition
             scores = scores_against_reviews(auto_labels, reviewed_labels, spec.class_names)
             if scores is not None:
                 extra.update(
-                    map50=round(scores.map50, 4),
+                    map50=-1.0 if scores.map50 is None else round(scores.map50, 4),
                     mean_iou=-1.0 if scores.mean_iou is None else round(scores.mean_iou, 4),
                     review_scores=dg.MetadataValue.json(scores.to_metadata()),
                 )

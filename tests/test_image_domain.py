@@ -147,6 +147,8 @@ def test_match_requires_class_iou_and_nothing_extra() -> None:
     assert match_boxes(extra, truth).false_positives == 1
     scores = detection_scores([exact, wrong_class], [truth, truth], CLASSES)
     assert 0 < scores.map50 < 1 and scores.exact_images == 1
+    nothing_true = detection_scores([exact], [Boxes.empty()], CLASSES)
+    assert nothing_true.map50 is None and nothing_true.exact_images == 0
 
 
 def test_fusion_averages_agreeing_sources_and_halves_lone_boxes() -> None:

@@ -130,16 +130,16 @@ def match_boxes(predicted: Boxes, truth: Boxes, *, iou: float = MATCH_IOU) -> Ma
 @dataclass(frozen=True)
 class DetectionScores:
     images: int
-    map50: float
-    map50_95: float
+    map50: float | None  # None: undefined (no true box of any class)
+    map50_95: float | None
     mean_iou: float | None  # over matched boxes at IoU >= 0.5
     exact_images: int  # images whose boxes all match, nothing extra or missed
 
     def to_metadata(self) -> dict[str, float | int | None]:
         return {
             "images": self.images,
-            "map50": round(self.map50, 4),
-            "map50_95": round(self.map50_95, 4),
+            "map50": None if self.map50 is None else round(self.map50, 4),
+            "map50_95": None if self.map50_95 is None else round(self.map50_95, 4),
             "mean_iou": None if self.mean_iou is None else round(self.mean_iou, 4),
             "exact_images": self.exact_images,
         }
@@ -173,8 +173,13 @@ def detection_scores(
     ious = [iou for match in matches for _, _, iou in match.pairs]
     return DetectionScores(
         images=len(truth),
-        map50=max(0.0, float(result.map50)),
-        map50_95=max(0.0, float(result.map50_95)),
+        map50=_defined(result.map50),
+        map50_95=_defined(result.map50_95),
         mean_iou=float(np.mean(ious)) if ious else None,
         exact_images=sum(match.exact for match in matches),
     )
+
+
+def _defined(value: float) -> float | None:
+    """supervision reports -1 for a metric it cannot compute (no ground truth)."""
+    return None if float(value) < 0 else float(value)
