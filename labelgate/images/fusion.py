@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from supervision.detection.utils.iou_and_nms import box_non_max_merge
 
 from labelgate.images.boxes import Boxes
 
@@ -84,6 +83,8 @@ def _clusters(
     xyxy: np.ndarray, labels: np.ndarray, conf: np.ndarray, iou: float
 ) -> list[list[int]]:
     """Index groups of same-class boxes that overlap at IoU >= ``iou``."""
+    from supervision.detection.utils.iou_and_nms import box_non_max_merge  # slow import
+
     groups: list[list[int]] = []
     for label in dict.fromkeys(labels.tolist()):
         members = np.flatnonzero(labels == label)
