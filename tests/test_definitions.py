@@ -56,7 +56,8 @@ def test_lineage_runs_from_raw_items_to_accepted_labels(project: ProjectSpec) ->
         for spec in checks.check_specs
         if spec.blocking
     }
-    assert blocking == {"auto_labels", "accepted_labels", "label_export"}  # + release gates
+    release = {"label_export"} | ({"trained_model"} if project.training else set())
+    assert blocking == {"auto_labels", "accepted_labels"} | release  # + governance gates
 
 
 def test_several_projects_live_in_one_workspace(make_project: ProjectFactory) -> None:
