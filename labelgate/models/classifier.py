@@ -104,6 +104,7 @@ class FinetuneClassifier:
         self.base = Path(spec.base_model) if spec.base_model else default_minilm_path()
         self.model = None
         self.tokenizer = None
+        self.epoch_loss: list[float] = []  # mean training loss per epoch of the last fit
 
     def _seed(self) -> None:
         import torch
@@ -135,8 +136,10 @@ class FinetuneClassifier:
         optimizer = torch.optim.AdamW(self.model.parameters(), lr=self.spec.learning_rate)
         schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0 - s / total)
         self.model.train()
+        self.epoch_loss = []
         for _ in range(self.spec.epochs):
             order = torch.randperm(len(texts), generator=generator).tolist()
+            total_loss = 0.0
             for start in range(0, len(order), self.spec.batch_size):
                 index = order[start : start + self.spec.batch_size]
                 batch = self._tokenize([texts[i] for i in index])
@@ -146,6 +149,8 @@ class FinetuneClassifier:
                 optimizer.step()
                 schedule.step()
                 optimizer.zero_grad()
+                total_loss += float(loss.detach()) * len(index)
+            self.epoch_loss.append(round(total_loss / len(order), 6))
         self.model.eval()
 
     def _tokenize(self, texts: list[str]):

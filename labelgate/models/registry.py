@@ -49,6 +49,7 @@ class ModelCard:
     stale: bool = False
     stale_reason: str = ""
     history: list[dict] = field(default_factory=list)  # promotions, stale marks ...
+    training_log: dict = field(default_factory=dict)  # e.g. finetune's loss per epoch
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)

@@ -153,6 +153,7 @@ def train_model(
         training_seconds=round(seconds, 3),
         trained_at=datetime.now(UTC).isoformat(timespec="microseconds"),
         fingerprint=print_,
+        training_log={"epoch_loss": list(getattr(model, "epoch_loss", []))},
     )
 
     def build(folder: Path) -> None:
