@@ -59,8 +59,9 @@ def find_human_label_issues(
     ids = np.asarray(item_ids, dtype=object)[keep]
     y = np.array([kept_classes.index(label) for label in labels_arr[keep]])
     probs = out_of_sample_probs(embeddings[keep], y, len(kept_classes), folds=folds, seed=seed)
+    # n_jobs=1: no process pool forked inside an orchestrator's worker (the data is small).
     ranked = find_label_issues(
-        labels=y, pred_probs=probs, return_indices_ranked_by="self_confidence"
+        labels=y, pred_probs=probs, return_indices_ranked_by="self_confidence", n_jobs=1
     )
     if max_issues is not None:
         ranked = ranked[:max_issues]
