@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from labelgate.embeddings import release_free_heap
 from labelgate.labelers.base import Labeler, LabelerOutput, abstain_rows, rows_to_labels
 
 CANDIDATE_SCHEMA = pa.schema(
@@ -101,6 +102,7 @@ def label_stream(
         texts = chunk["text"].tolist()
         outputs = [labeler.predict(ids, texts) for labeler in labelers]
         yield candidates_frame(ids, outputs, class_names)
+        release_free_heap()  # chunk buffers of varying size fragment glibc's heap otherwise
 
 
 def run_labelers(

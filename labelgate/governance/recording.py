@@ -5,6 +5,7 @@ Every row carries a dedup key, so recording the same fact twice (a re-run, a ret
 crash) appends it once.
 """
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,10 +61,10 @@ def quarantine_rows(quarantine: pd.DataFrame, source_sha256: str) -> list[Ledger
     ]
 
 
-def candidate_rows(path: Path, batch: str) -> list[LedgerRow]:
-    """``label_proposed`` rows for every (item, labeler) of a candidate_labels file."""
+def candidate_rows(path: Path, batch: str) -> Iterator[LedgerRow]:
+    """``label_proposed`` rows for every (item, labeler) of a candidate_labels file, streamed
+    so that recording a batch of any size takes constant memory."""
     columns = ["item_id", "labeler", "labeler_version", "label", "confidence", "probs"]
-    rows: list[LedgerRow] = []
     for record in pq.ParquetFile(path).iter_batches(batch_size=8192, columns=columns):
         for item, labeler, version, label, conf, probs in zip(
             *(record.column(c).to_pylist() for c in columns), strict=True
@@ -76,8 +77,7 @@ def candidate_rows(path: Path, batch: str) -> list[LedgerRow]:
                 "confidence": None if conf is None or conf != conf else round(conf, 6),
                 "probs": [round(p, _PROB_DIGITS) for p in probs or []],
             }
-            rows.append((LABEL_PROPOSED, payload, item, f"proposed:{item}:{labeler}:{version}"))
-    return rows
+            yield (LABEL_PROPOSED, payload, item, f"proposed:{item}:{labeler}:{version}")
 
 
 def review_rows(reviews: pd.DataFrame) -> list[LedgerRow]:

@@ -19,8 +19,9 @@ between the commit and the rename, so a test can kill a run at those points.
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
 
 import pandas as pd
@@ -33,7 +34,10 @@ from labelgate.storage import TableStore, TableWriter, fsync_dir
 CRASH_TEST_DELAY_ENV = "LABELGATE_CRASH_TEST_DELAY"
 TABLE_KIND = "table"
 
-RowsFromFile = Callable[[Path], Sequence[LedgerRow]]
+RowsFromFile = Callable[[Path], Iterable[LedgerRow]]
+# Rows are appended in slices of this many inside the one transaction, so a file of any
+# length is recorded in constant memory.
+APPEND_SLICE = 8192
 
 
 def _test_delay() -> None:
@@ -72,14 +76,17 @@ def commit_file(
     staged = staged_path(target, sha)
     os.replace(tmp, staged)
     fsync_dir(target.parent)
-    rows = rows_from_file(staged)  # the rows describe exactly what was written
+    appended = 0
     with ledger.transaction() as tx:
-        appended = tx.append_many(rows, run_id=run_id)
+        # the rows describe exactly what was written
+        rows = iter(rows_from_file(staged))
+        while chunk := list(islice(rows, APPEND_SLICE)):
+            appended += len(tx.append_many(chunk, run_id=run_id))
         tx.set_commit(kind, key, sha, str(target))
     _test_delay()
     os.replace(staged, target)
     fsync_dir(target.parent)
-    return len(appended)
+    return appended
 
 
 @contextmanager
