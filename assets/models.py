@@ -3,6 +3,7 @@ model, score it against the champion on the same held-out split, promote it only
 and label_issues: suspected human errors found by cleanlab, sent back to review."""
 
 import json
+import warnings
 
 import dagster as dg
 import pandas as pd
@@ -29,6 +30,16 @@ CHAMPION_MODEL = "champion_model"
 
 def _embedder(project: ProjectAssets, encoder: TextEncoderResource) -> CachedEmbedder:
     return CachedEmbedder(encoder.get(), EmbeddingCache(embedding_cache_path(project.spec)))
+
+
+def _versioned(frame: pd.DataFrame, version: str, metadata: dict) -> dg.Output[pd.DataFrame]:
+    """An output with an explicit data version (what downstream staleness compares).
+
+    ``Output(data_version=...)`` is a beta parameter of Dagster 1.13; the warning is expected.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return dg.Output(frame, data_version=dg.DataVersion(version), metadata=metadata)
 
 
 def _metrics_table(metrics: Metrics) -> str:
@@ -80,10 +91,10 @@ def build_model_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
                 }
             ]
         )
-        return dg.Output(
+        return _versioned(
             row,
-            data_version=dg.DataVersion(card.fingerprint[:16]),
-            metadata={
+            card.fingerprint[:16],
+            {
                 "dagster/row_count": 1,
                 "model_id": card.model_id,
                 "newly_trained": trained.new,
@@ -202,10 +213,10 @@ def build_model_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
                 }
             ]
         )
-        return dg.Output(
+        return _versioned(
             frame,
-            data_version=dg.DataVersion(now.model_id if now else "none"),
-            metadata={
+            now.model_id if now else "none",
+            {
                 "dagster/row_count": 1,
                 "champion": now.model_id if now else "none",
                 "promoted": decision.promote,
