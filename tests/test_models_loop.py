@@ -23,6 +23,7 @@ from labelgate.ledger.events import (
     MODEL_TRAINED,
     RELABEL_DONE,
 )
+from labelgate.models.active import doubt_scores, pending_rechecks
 from labelgate.models.labeler import CHAMPION_LABELER
 from labelgate.models.registry import ModelRegistry
 from labelgate.models.relabel import relabel_plan
@@ -210,7 +211,20 @@ def test_two_rounds_distill_promote_relabel_and_automate_more(loop: Loop) -> Non
 
     # The next queue prefers the champion's doubts; a new round of reviews, label set v2.
     queue = loop.data.tables.read(REVIEW_QUEUE)
-    assert (queue["purpose"] == "uncertain").any()
+    doubt = doubt_scores(
+        loop.data.tables.read_all(CANDIDATE_LABELS), loop.data.auto_labels()
+    ).set_index("item_id")["doubt"]
+    reviewed = loop.data.reviewed()
+    again = queue[queue["item_id"].isin(reviewed["item_id"])]  # human labels the champion flips
+    assert set(again["item_id"]) == set(pending_rechecks(loop.data, reviewed)["item_id"])
+    purposes = reviewed.set_index("item_id")["purpose"]
+    assert (again["purpose"].to_numpy() == purposes.loc[again["item_id"]].to_numpy()).all()
+    fresh = queue[~queue["item_id"].isin(reviewed["item_id"])]
+    asked = fresh[fresh["purpose"] == "uncertain"]["item_id"]
+    assert len(asked) == spec.review.uncertain_size
+    assert doubt.loc[asked].is_monotonic_decreasing  # most doubtful first
+    waiting = set(doubt.index) - set(queue["item_id"]) - set(reviewed["item_id"])
+    assert doubt.loc[asked].min() >= doubt.loc[sorted(waiting)].max()
     loop.review_queue()
     loop.label_and_publish()
     version_2 = approve(spec)
