@@ -159,8 +159,13 @@ def test_two_rounds_distill_promote_relabel_and_automate_more(loop: Loop) -> Non
     # No champion yet: the schedule has nothing to re-label with.
     assert loop.schedule_tick().skip_message.startswith("the project has no champion")
 
+    # The approval is seen by the training sensor, which asks for one training run.
+    (request,) = loop.run_requests(loop.sensor_tick("approved_label_set_sensor"))
+    assert request.run_key == f"train:v{version_1}"
+
     # Round 2: distill label set v1, evaluate, promote (no champion to beat).
     trained = loop.job("train_model")
+    assert "already trained" in loop.sensor_tick("approved_label_set_sensor").skip_message
     card_1 = materialization(trained, "trained_model")
     assert card_1["label_set_version"] == version_1 and card_1["newly_trained"]
     registry = ModelRegistry(spec)
