@@ -200,11 +200,14 @@ def _phones(text: str) -> Iterator[Finding]:
             yield Finding(PHONE, m.start(), m.end())
 
 
+_EDGES = re.compile(r"^[\W_]+|[\W_]+$")
+
+
 def _name_span(text: str, m: re.Match[str]) -> Finding | None:
     tokens = m.group(1).split()
     kept = []
     for token in tokens:
-        if token.lower().strip("'’") in _NAME_STOP | _CLOSINGS:
+        if _bare(token) in _NAME_STOP | _CLOSINGS:
             break
         kept.append(token)
     if not kept:
@@ -235,8 +238,13 @@ def _names(text: str) -> Iterator[Finding]:
                 yield Finding(NAME, m.start(group), m.end(group))
 
 
+def _bare(token: str) -> str:
+    """A token lower-cased without the quotes, emoji or punctuation around it."""
+    return _EDGES.sub("", token.lower())
+
+
 def _is_stop_phrase(words: str) -> bool:
-    tokens = {w.lower().strip("'’") for w in words.split()}
+    tokens = {_bare(w) for w in words.split()}
     return bool(tokens & (_CLOSINGS | _NAME_STOP))
 
 

@@ -32,12 +32,25 @@ class RedactionReport:
         return int(sum(self.counts.values()))
 
 
+MAX_REDACTION_PASSES = 4
+
+
 def redact_text(text: str) -> tuple[str, Counter]:
-    """``text`` with each finding replaced by ``[TYPE]``, and the counts by type."""
-    findings = find_pii(text)
-    counts: Counter = Counter(f.kind for f in findings)
-    for finding in reversed(findings):
-        text = f"{text[: finding.start]}[{finding.kind}]{text[finding.end :]}"
+    """``text`` with each finding replaced by ``[TYPE]``, and the counts by type.
+
+    Redaction repeats until the detector finds nothing more: replacing one finding can expose
+    another (``"Phone: +44 7700 900123 Grace"`` -> ``"Phone: [PHONE] Grace"`` now reads as a
+    sign-off name), and the export check scans with the same detector, so text that passed
+    redaction must pass the check.
+    """
+    counts: Counter = Counter()
+    for _ in range(MAX_REDACTION_PASSES):
+        findings = find_pii(text)
+        if not findings:
+            break
+        counts.update(f.kind for f in findings)
+        for finding in reversed(findings):
+            text = f"{text[: finding.start]}[{finding.kind}]{text[finding.end :]}"
     return text, counts
 
 
