@@ -7,6 +7,7 @@ from assets.common import ProjectAssets
 from labelgate.images.labelers import YoloClassifier, YoloDetector
 from labelgate.images.project import ImageProjectData
 from labelgate.images.spec import YoloClsLabelerSpec, YoloLabelerSpec
+from labelgate.models.image_service import champion_detector
 
 
 @dataclass(frozen=True)
@@ -22,10 +23,14 @@ class ImageProjectAssets(ProjectAssets):
         return self.spec.modality == "image_detection"
 
     def detectors(self) -> list[YoloDetector]:
+        """The configured detectors, plus the promoted student (source ``champion``, its
+        version the model id) once the project has one."""
         names = self.spec.class_names
-        return [
+        detectors = [
             YoloDetector(s, names) for s in self.spec.labelers if isinstance(s, YoloLabelerSpec)
         ]
+        champion = champion_detector(self.spec)
+        return detectors if champion is None else [*detectors, champion]
 
     def classifiers(self) -> list[YoloClassifier]:
         names = self.spec.class_names

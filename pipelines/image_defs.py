@@ -9,8 +9,12 @@ import dagster as dg
 from assets.image_accept import build_image_accept_asset
 from assets.image_common import ImageProjectAssets
 from assets.image_ingest import build_image_raw_items
+from assets.image_label_sets import build_image_label_set_asset
 from assets.image_labels import build_image_label_assets
+from assets.image_models import build_image_model_assets
 from assets.image_review import build_image_review_assets
+from assets.label_sets import LABEL_SET
+from assets.models import CHAMPION_MODEL, MODEL_EVALUATION, TRAINED_MODEL
 from labelgate.images.ingest import ImageBatch, discover_image_batches
 from labelgate.project import (
     ACCEPTED_LABELS,
@@ -21,7 +25,7 @@ from labelgate.project import (
     REVIEWED_LABELS,
 )
 from labelgate.spec import ProjectSpec
-from pipelines.jobs import ProjectJobs
+from pipelines.jobs import AssetJob, ProjectJobs
 from pipelines.sensors import build_follow_up_sensor, build_review_inbox_sensor
 from quality.image_checks import build_image_quality_checks
 from resources.io_manager import TableIOManager
@@ -67,9 +71,8 @@ def build_image_source_sensor(
 
 
 def build_image_jobs(project: ImageProjectAssets) -> ProjectJobs:
-    """The text spine's three jobs (same names and roles) over the image asset graph. Label
-    sets and model training are not wired for image projects yet, so publish stops at
-    accepted_labels and the review queue."""
+    """The text spine's three jobs (same names and roles) over the image asset graph; publish
+    also snapshots the accepted labels as a label-set version."""
 
     def selection(*names: str) -> dg.AssetSelection:
         return dg.AssetSelection.assets(*(project.key(n) for n in names))
@@ -83,8 +86,9 @@ def build_image_jobs(project: ImageProjectAssets) -> ProjectJobs:
         ),
         publish=dg.define_asset_job(
             f"{project.name}__publish",
-            selection=selection(ACCEPTED_LABELS, REVIEW_QUEUE),
-            description="Gate the auto-labels into accepted_labels and refresh the review queue.",
+            selection=selection(ACCEPTED_LABELS, REVIEW_QUEUE, LABEL_SET),
+            description="Gate the auto-labels into accepted_labels, refresh the review queue "
+            "and snapshot a label-set version when the accepted labels changed.",
         ),
         import_reviews=dg.define_asset_job(
             f"{project.name}__import_reviews",
@@ -94,18 +98,31 @@ def build_image_jobs(project: ImageProjectAssets) -> ProjectJobs:
     )
 
 
+def build_image_training_job(project: ImageProjectAssets) -> AssetJob:
+    keys = (project.key(n) for n in (TRAINED_MODEL, MODEL_EVALUATION, CHAMPION_MODEL))
+    return dg.define_asset_job(
+        f"{project.name}__train_model",
+        selection=dg.AssetSelection.assets(*keys),
+        description="Train a YOLO student on the latest approved label set, score it against "
+        "the champion (or the teacher), promote it only if better.",
+    )
+
+
 def build_image_project_definitions(spec: ProjectSpec) -> dg.Definitions:
     project = ImageProjectAssets(spec)
     jobs = build_image_jobs(project)
+    training = spec.training is not None and project.detection
     return dg.Definitions(
         assets=[
             build_image_raw_items(project),
             *build_image_label_assets(project),
             *build_image_review_assets(project),
             build_image_accept_asset(project),
+            build_image_label_set_asset(project),
+            *(build_image_model_assets(project) if training else []),
         ],
         asset_checks=build_image_quality_checks(project),
-        jobs=jobs.all(),
+        jobs=[*jobs.all(), *([build_image_training_job(project)] if training else [])],
         sensors=[
             build_image_source_sensor(project, jobs),
             build_review_inbox_sensor(project, jobs),

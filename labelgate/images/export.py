@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -87,8 +87,12 @@ def export_yolo(
     *,
     val_fraction: float = 0.2,
     seed: int = 0,
+    split_by: Mapping[str, str] | None = None,
 ) -> Path:
     """A YOLO dataset: ``images/{train,val}``, ``labels/{train,val}``, ``data.yaml``.
+
+    ``split_by`` (item id -> ``train``/``val``) overrides the hashed split, e.g. to hold out
+    a model's evaluation items.
 
     Built in a temporary folder beside ``out`` and renamed into place, so a failed export
     leaves no half dataset. Images are hard-linked where possible, else copied.
@@ -100,7 +104,12 @@ def export_yolo(
     shutil.rmtree(tmp, ignore_errors=True)
     index = {name: i for i, name in enumerate(class_names)}
     for row in _joined(accepted, items).itertuples(index=False):
-        split = split_of(str(row.item_id), val_fraction=val_fraction, seed=seed)
+        if split_by is not None:
+            split = split_by[str(row.item_id)]
+            if split not in ("train", "val"):
+                raise ValueError(f"split of {row.item_id} must be train or val, not {split!r}")
+        else:
+            split = split_of(str(row.item_id), val_fraction=val_fraction, seed=seed)
         source = Path(str(row.path))
         image = tmp / "images" / split / f"{row.item_id}{source.suffix.lower()}"
         image.parent.mkdir(parents=True, exist_ok=True)

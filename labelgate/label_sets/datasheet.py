@@ -21,6 +21,8 @@ def render_datasheet(manifest: dict[str, Any]) -> str:
     checks = manifest.get("quality_checks", {})
     threshold = gate.get("threshold")
     conf = gate.get("confidence_level", 0.95)
+    boxes = manifest.get("unit") == "boxes"
+    unit = "boxes" if boxes else "items"
     parts = [
         f"# Datasheet: label set {manifest['project']} v{manifest['version']}",
         "",
@@ -29,12 +31,9 @@ def render_datasheet(manifest: dict[str, Any]) -> str:
         "",
         "## What it contains",
         "",
-        f"{manifest['rows']} items, each with one label out of {len(counts)} classes: "
-        f"{sources.get('human', 0)} decided by a human reviewer, {sources.get('auto', 0)} "
-        "auto-accepted by the statistical gate. Text is not part of the set; it is joined "
-        "from the raw items when exported (with PII redaction).",
+        _contents(manifest, len(counts), sources),
         "",
-        _table(["class", "items"], [[k, v] for k, v in counts.items()]),
+        _table(["class", unit], [[k, v] for k, v in counts.items()]),
         "",
         "## How it was made",
         "",
@@ -49,7 +48,12 @@ def render_datasheet(manifest: dict[str, Any]) -> str:
             or "-"
         )
         + ".",
-        "- Label model: Dawid–Skene / product of experts over the labelers (`auto_labels`).",
+        (
+            "- Label model: weighted box fusion over the detectors (`auto_labels`)."
+            if boxes
+            else "- Label model: Dawid–Skene / product of experts over the labelers "
+            "(`auto_labels`)."
+        ),
         f"- Gate: target accuracy {_pct(gate.get('target'))} at {conf:.0%} confidence; "
         + (
             "nothing auto-accepted"
@@ -64,6 +68,70 @@ def render_datasheet(manifest: dict[str, Any]) -> str:
         f"- Quality checks: {', '.join(f'{k}: {v}' for k, v in checks.items()) or 'none run'}.",
         f"- Items erased on request (left out): {manifest.get('erased_excluded', 0)}.",
         "",
+        *(_detection_section(manifest) if boxes else _accuracy_section(accuracy, threshold, conf)),
+        "## Known limits",
+        "",
+        "- The accuracy guarantee covers the auto-accepted labels as a whole; per-class bounds "
+        "rest on few reviews each and are wide where a class is rare.",
+        "- Human labels are taken as correct; reviewer error is not estimated (two reviewers "
+        "per item would be needed for that).",
+        "- The calibration sample is drawn from the items seen so far; data that drifts away "
+        "from it is not covered until it is reviewed.",
+        "- Keyword rules and zero-shot similarity reflect the class descriptions in the "
+        "project file; classes missing there cannot be found.",
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def _contents(manifest: dict[str, Any], n_classes: int, sources: dict[str, int]) -> str:
+    decided = (
+        f"{sources.get('human', 0)} decided by a human reviewer, {sources.get('auto', 0)} "
+        "auto-accepted by the statistical gate."
+    )
+    if manifest.get("unit") == "boxes":
+        return (
+            f"{manifest['rows']} images, each with its box set over {n_classes} classes: "
+            f"{decided} Image files are not part of the set; they are joined from the raw "
+            "items when exported (e.g. as a YOLO dataset)."
+        )
+    return (
+        f"{manifest['rows']} items, each with one label out of {n_classes} classes: {decided} "
+        "Text is not part of the set; it is joined from the raw items when exported (with "
+        "PII redaction)."
+    )
+
+
+def _detection_section(manifest: dict[str, Any]) -> list[str]:
+    """Detection sets: the gate's evidence (exactly-right images) and the auto-labels'
+    scores against every reviewed image, instead of per-class accuracy."""
+    evidence = manifest.get("detection_evidence") or {}
+    scores = evidence.get("scores_against_reviews") or {}
+    return [
+        "## Detection gate evidence",
+        "",
+        "An auto-labelled image counts as correct when every box matches a reviewed box of "
+        "the same class at IoU >= 0.5 with nothing extra or missing.",
+        "",
+        _table(
+            ["measure", "value"],
+            [
+                ["calibration images", evidence.get("calibration_images")],
+                ["exactly right", evidence.get("calibration_exact")],
+                ["auto-labels vs all reviews: images", scores.get("images")],
+                ["mAP50", scores.get("map50")],
+                ["mAP50-95", scores.get("map50_95")],
+                ["mean IoU", scores.get("mean_iou")],
+            ],
+        ),
+        "",
+    ]
+
+
+def _accuracy_section(
+    accuracy: list[dict[str, Any]], threshold: float | None, conf: float
+) -> list[str]:
+    return [
         "## Per-class accuracy of the auto-accepted labels",
         "",
         (
@@ -88,16 +156,4 @@ def render_datasheet(manifest: dict[str, Any]) -> str:
             ],
         ),
         "",
-        "## Known limits",
-        "",
-        "- The accuracy guarantee covers the auto-accepted labels as a whole; per-class bounds "
-        "rest on few reviews each and are wide where a class is rare.",
-        "- Human labels are taken as correct; reviewer error is not estimated (two reviewers "
-        "per item would be needed for that).",
-        "- The calibration sample is drawn from the items seen so far; data that drifts away "
-        "from it is not covered until it is reviewed.",
-        "- Keyword rules and zero-shot similarity reflect the class descriptions in the "
-        "project file; classes missing there cannot be found.",
-        "",
     ]
-    return "\n".join(parts)

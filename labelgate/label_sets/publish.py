@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from labelgate.ids import sha256_file
-from labelgate.label_sets.content import content_hash, normalize_labels
+from labelgate.label_sets.content import class_counts, content_hash, holds_boxes, normalize_labels
 from labelgate.label_sets.datasheet import render_datasheet
 from labelgate.label_sets.store import (
     DATASHEET_FILE,
@@ -65,7 +65,7 @@ def build_manifest(
     run_id: str | None,
     provenance: dict[str, Any],
 ) -> dict[str, Any]:
-    counts = labels["label"].value_counts()
+    counts = class_counts(labels)
     project_file = spec.spec_path
     has_file = project_file is not None and project_file.is_file()
     return {
@@ -83,6 +83,7 @@ def build_manifest(
         "reviewers": sorted(labels["reviewer"].dropna().astype(str).unique().tolist()),
         "sources": {k: int(v) for k, v in labels["source"].value_counts().items()},
         "counts_per_class": {name: int(counts.get(name, 0)) for name in spec.class_names},
+        **({"unit": "boxes"} if holds_boxes(labels) else {}),
         **provenance,
     }
 

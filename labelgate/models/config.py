@@ -45,6 +45,9 @@ class TrainingSpec(_Strict):
     learning_rate: Annotated[float, Field(gt=0, lt=1)] = 5e-5
     batch_size: Annotated[int, Field(ge=1, le=1024)] = 16
     max_length: Annotated[int, Field(ge=8, le=512)] = 128
+    # image detection: training / inference size of the YOLO student (epochs, batch_size,
+    # seed and base_model, a ``.pt`` file, apply too; without one it starts from yolov8n.yaml)
+    imgsz: Annotated[int, Field(ge=32, le=4096)] = 320
     seed: int = 0
     # Items whose id hashes below this fraction form the evaluation bucket: never trained on;
     # the human-reviewed ones among them are the evaluation split.

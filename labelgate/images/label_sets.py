@@ -1,0 +1,74 @@
+"""Image detection label sets: the accepted box sets published through the same
+``labelgate.label_sets`` machinery as text (versions, manifest, datasheet, ledger, approval).
+
+The manifest's evidence is the detection gate's: the threshold the ledger recorded (when
+there is one), how many reviewed calibration images the auto-labels got exactly right, and
+the auto-labels' mAP / IoU against every reviewed image.
+"""
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from labelgate.governance.recording import record_reviews
+from labelgate.images.gate import detection_evidence, scores_against_reviews
+from labelgate.images.project import ImageProjectData
+from labelgate.label_sets import PublishResult, publish_label_set
+from labelgate.ledger import Ledger
+from labelgate.ledger.events import THRESHOLD_CHOSEN
+
+if TYPE_CHECKING:
+    from labelgate.spec import ProjectSpec
+
+
+def box_summary(boxes: Any) -> str:
+    """A box set as one line for the ledger, e.g. ``2 box(es): ball x1, cube x1``."""
+    counts = Counter(str(dict(b)["label"]) for b in ([] if boxes is None else boxes))
+    parts = ", ".join(f"{name} x{n}" for name, n in sorted(counts.items()))
+    return f"{sum(counts.values())} box(es)" + (f": {parts}" if parts else "")
+
+
+def detection_set_evidence(
+    auto_labels: pd.DataFrame, reviewed: pd.DataFrame, class_names: list[str]
+) -> dict[str, Any]:
+    auto = auto_labels.drop_duplicates("item_id")
+    calibration = detection_evidence(auto, reviewed, purposes=["calibration"])
+    scores = scores_against_reviews(auto, reviewed, class_names)
+    return {
+        "calibration_images": len(calibration),
+        "calibration_exact": int(calibration["correct"].sum()),
+        "scores_against_reviews": None if scores is None else scores.to_metadata(),
+    }
+
+
+def snapshot_accepted_boxes(
+    spec: "ProjectSpec",
+    accepted: pd.DataFrame,
+    auto_labels: pd.DataFrame,
+    reviewed: pd.DataFrame,
+    *,
+    run_id: str | None,
+    quality_checks: dict[str, str] | None = None,
+) -> PublishResult | None:
+    """Publish the accepted box sets as a new version (if changed); None while nothing is
+    accepted. Every human box set gets its ``review_decision`` ledger row first, so the
+    four-eyes rule of ``labelgate approve`` sees who reviewed what."""
+    if accepted.empty:
+        return None
+    ledger = Ledger.for_project(spec)
+    reviews = ImageProjectData(spec).box_reviews.all_reviews()
+    record_reviews(ledger, reviews.assign(label=reviews["boxes"].map(box_summary)), run_id=run_id)
+    runs = set(accepted["run_id"].dropna())
+    thresholds = [e for e in ledger.events(event=THRESHOLD_CHOSEN) if e.run_id in runs]
+    gate: dict[str, Any] = {}
+    if thresholds:
+        gate = {k: v for k, v in thresholds[-1].payload.items() if k != "scan"}
+        gate["ledger_row"] = thresholds[-1].seq
+    provenance = {
+        "gate": gate,
+        "detection_evidence": detection_set_evidence(auto_labels, reviewed, spec.class_names),
+        "quality_checks": quality_checks or {},
+        "ledger_head_at_creation": ledger.head(),
+    }
+    return publish_label_set(spec, accepted, run_id=run_id, provenance=provenance, ledger=ledger)

@@ -1,0 +1,154 @@
+"""The image distillation loop through Dagster on coco8 with the real COCO teacher (OpenVINO):
+reviewed boxes → label set (draft, refused for training) → approved → YOLO student with card
+and ledger row → scored against the teacher on held-out reviewed images → not promoted when
+it loses → once champion, it labels as the extra ``champion`` source (slow: about 40 s)."""
+
+import json
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+
+from labelgate.governance.approval import decide
+from labelgate.governance.verify import verify_project
+from labelgate.images.demo_data import truth_in_project_classes
+from labelgate.images.project import ImageProjectData
+from labelgate.label_sets import LabelSetStore
+from labelgate.ledger import Ledger
+from labelgate.ledger.events import MODEL_NOT_PROMOTED, MODEL_TRAINED
+from labelgate.models.image_service import CHAMPION_SOURCE, WEIGHTS, split_box_set
+from labelgate.models.registry import ModelRegistry
+from labelgate.models.training import TrainingError
+from labelgate.project import CANDIDATE_LABELS
+from labelgate.spec import ProjectSpec, load_project
+from labelgate_cli.runner import import_reviews, project_definitions, publish, run_project
+from resources.encoder import TextEncoderResource
+from tests.conftest import shared_data
+
+ONTOLOGY = {"person": "person", "car": "vehicle", "truck": "vehicle", "bus": "vehicle"}
+CLASSES = ["person", "vehicle"]
+ENCODER = TextEncoderResource(kind="hashing")
+
+
+@pytest.fixture
+def coco8_training_project(tmp_path: Path) -> tuple[ProjectSpec, dict]:
+    model = shared_data("yolov8n_int8_openvino_model")
+    coco8 = shared_data("coco8")
+    for split in ("train", "val"):
+        shutil.copytree(coco8 / "images" / split, tmp_path / "inbox" / split)
+    (tmp_path / "identities.yaml").write_text(
+        "identities:\n  - {name: annotator, roles: [reviewer]}\n"
+        "  - {name: dana, roles: [steward]}\n"
+    )
+    (tmp_path / "p.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "name": "streets",
+                "modality": "image_detection",
+                "source": {"path": "inbox"},
+                "classes": [{"name": c, "description": f"a {c}"} for c in CLASSES],
+                "labelers": [{"type": "yolo", "path": str(model), "ontology": ONTOLOGY}],
+                "review": {"calibration_size": 4, "uncertain_size": 2, "folder": "reviews"},
+                "training": {
+                    "epochs": 1,
+                    "imgsz": 64,
+                    "batch_size": 8,
+                    "eval_fraction": 0.7,  # coco8: 6 held out, 1 with persons
+                    "min_eval_items": 1,
+                },
+                "storage": "store",
+                "governance": {"identities": "identities.yaml"},
+            }
+        )
+    )
+    names_map = yaml.safe_load((shared_data("coco128") / "coco128.yaml").read_text())["names"]
+    names = [names_map[i] for i in sorted(names_map)]
+    truth = {}
+    for split in ("train", "val"):
+        stems = [p.stem for p in (coco8 / "images" / split).glob("*.jpg")]
+        truth.update(truth_in_project_classes(coco8 / "labels" / split, stems, names, ONTOLOGY))
+    return load_project(tmp_path / "p.yaml"), truth
+
+
+def _review_everything(spec: ProjectSpec, truth: dict, folder: Path) -> None:
+    """Every image answered as a YOLO-txt folder (reviewer ``annotator``)."""
+    folder.mkdir()
+    for row in ImageProjectData(spec).image_items().itertuples():
+        lines = [
+            f"{CLASSES.index(b['label'])} {(b['x1'] + b['x2']) / 2} {(b['y1'] + b['y2']) / 2} "
+            f"{b['x2'] - b['x1']} {b['y2'] - b['y1']}"
+            for b in truth[Path(row.path).stem].to_records()
+        ]
+        (folder / f"{Path(row.path).stem}.txt").write_text("\n".join(lines))
+
+
+@pytest.mark.slow
+def test_image_label_set_trains_a_student_that_must_beat_the_teacher(
+    coco8_training_project: tuple[ProjectSpec, dict], tmp_path: Path
+) -> None:
+    spec, truth = coco8_training_project
+    ledger = Ledger.for_project(spec)
+    with dg.instance_for_test() as instance:
+        run_project(spec, instance=instance, encoder=ENCODER)
+        _review_everything(spec, truth, tmp_path / "answers")
+        import_reviews(spec, [str(tmp_path / "answers")], instance=instance, encoder=ENCODER)
+        publish(spec, instance=instance, encoder=ENCODER)
+
+        # The box label set: same versioned machinery, a draft until approved.
+        label_set = LabelSetStore(spec).latest(status=None)
+        assert label_set is not None and label_set.status == "draft"
+        labels = label_set.labels()
+        assert len(labels) == 8 and (labels["source"] == "human").all()
+        assert label_set.manifest["unit"] == "boxes"
+        assert sum(label_set.manifest["counts_per_class"].values()) == sum(
+            len(b) for b in labels["boxes"]
+        )
+        assert "Detection gate evidence" in label_set.datasheet_path.read_text()
+        assert verify_project(spec).ok
+
+        defs = project_definitions(spec, ENCODER)
+        train_job = defs.resolve_job_def("streets__train_model")
+        with pytest.raises(TrainingError, match="no approved label set"):
+            train_job.execute_in_process(instance=instance)
+        assert not ModelRegistry(spec).list()
+
+        decide(spec, label_set.version, actor="dana")
+        result = train_job.execute_in_process(instance=instance)
+        assert result.success
+
+    registry = ModelRegistry(spec)
+    (card,) = registry.list()
+    assert card.method == "yolo" and card.label_set_version == label_set.version
+    assert card.hyperparameters["epochs"] == 1 and card.hyperparameters["imgsz"] == 64
+    assert card.hyperparameters["base"] == "yolov8n.yaml"  # the OpenVINO teacher cannot train
+    assert card.training_seconds > 0 and 0 <= card.metrics["val_map50"] <= 1
+    assert (registry.folder(card.model_id) / WEIGHTS).is_file()
+    train, evaluation = split_box_set(spec, labels)
+    assert card.n_train == len(train) and card.n_eval == len(evaluation) > 0
+    trained_on = set(registry.train_items(card.model_id)["item_id"])
+    assert trained_on == set(train["item_id"]) and not trained_on & set(evaluation["item_id"])
+    (trained,) = ledger.events(event=MODEL_TRAINED)
+    assert trained.payload["model_id"] == card.model_id
+
+    # One epoch at 64 px against the COCO teacher: the student loses and is kept, not promoted.
+    assert registry.champion() is None
+    (refused,) = ledger.events(event=MODEL_NOT_PROMOTED)
+    evidence = refused.payload
+    assert evidence["baseline"] == "teacher" and evidence["metric"] == "map50"
+    assert evidence["challenger_score"] < evidence["champion_score"] + evidence["margin"]
+    assert evidence["baseline_metrics"]["images"] == card.n_eval
+    assert registry.get(card.model_id).history[-1]["event"] == "not_promoted"
+
+    # A champion (forced here: the tiny student cannot win) labels as an extra yolo source.
+    registry.set_champion(card.model_id, evidence={"forced_by": "test"})
+    with dg.instance_for_test() as instance:
+        run_project(spec, instance=instance, encoder=ENCODER)
+    candidates = ImageProjectData(spec).tables.read_all(CANDIDATE_LABELS)
+    student = candidates[candidates["labeler"] == CHAMPION_SOURCE]
+    assert len(student) == 8
+    assert set(student["labeler_version"]) == {card.model_id}
+    auto = ImageProjectData(spec).tables.read_all("auto_labels")
+    assert any(CHAMPION_SOURCE in json.loads(v) for v in auto["labeler_versions"])
+    assert verify_project(spec).ok
