@@ -8,6 +8,9 @@ import shutil
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import yaml
 
@@ -152,3 +155,30 @@ def test_image_label_set_trains_a_student_that_must_beat_the_teacher(
     auto = ImageProjectData(spec).tables.read_all("auto_labels")
     assert any(CHAMPION_SOURCE in json.loads(v) for v in auto["labeler_versions"])
     assert verify_project(spec).ok
+
+
+def test_box_set_content_hash_survives_parquet_and_sees_a_moved_box(tmp_path: Path) -> None:
+    from labelgate.images.labeling import BOXES_TYPE
+    from labelgate.label_sets.content import content_hash, normalize_labels
+
+    box = {"label": "person", "x1": 0.1, "y1": 0.2, "x2": 0.5, "y2": 0.6, "confidence": 1.0}
+    accepted = pd.DataFrame(
+        {
+            "item_id": ["b", "a"],
+            "boxes": [[box], []],
+            "n_boxes": [1, 0],
+            "source": ["human", "auto"],
+            "confidence": [1.0, 0.9],
+            "labeler_versions": ['{"yolo": "x"}'] * 2,
+            "reviewer": ["annotator", None],
+            "run_id": ["r1", "r1"],
+        }
+    )
+    labels = normalize_labels(accepted)
+    path = tmp_path / "labels.parquet"
+    schema = pa.Schema.from_pandas(labels, preserve_index=False)
+    schema = schema.set(schema.get_field_index("boxes"), pa.field("boxes", BOXES_TYPE))
+    pq.write_table(pa.Table.from_pandas(labels, schema=schema, preserve_index=False), path)
+    assert content_hash(pd.read_parquet(path)) == content_hash(labels)
+    moved = accepted.assign(boxes=[[{**box, "x2": 0.55}], []])
+    assert content_hash(normalize_labels(moved)) != content_hash(labels)
