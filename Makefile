@@ -49,6 +49,7 @@ format: install
 bench: install
 	$(BIN)/python bench/text_throughput.py
 	$(BIN)/python bench/gate_real.py
+	$(BIN)/python bench/image_throughput.py
 	$(BIN)/python bench/distill.py
 
 clean:
