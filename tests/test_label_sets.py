@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from labelgate.governance.approval import ApprovalRefused, decide
 from labelgate.governance.recording import record_reviews
@@ -15,7 +16,8 @@ from labelgate.label_sets import LabelSetError, LabelSetStore, publish_label_set
 from labelgate.label_sets.evidence import clopper_pearson_interval
 from labelgate.label_sets.store import staged_dir_name
 from labelgate.ledger import Ledger
-from labelgate.ledger.events import APPROVAL_REFUSED, LABEL_SET_APPROVED
+from labelgate.ledger import schema as ledger_schema
+from labelgate.ledger.events import APPROVAL_REFUSED, LABEL_SET_APPROVED, LABEL_SET_CREATED
 from labelgate.spec import ProjectSpec
 from tests.conftest import REPO, ProjectFactory
 
@@ -95,6 +97,26 @@ def test_verify_names_a_modified_label_set_file(spec: ProjectSpec) -> None:
     manifest["counts_per_class"]["card_fraud"] = 99
     label_set.manifest_path.write_text(json.dumps(manifest))
     assert any(str(label_set.manifest_path) in p for p in verify_project(spec).problems)
+
+
+def test_verify_sees_rows_cut_from_the_end_even_with_a_rewritten_head(spec: ProjectSpec) -> None:
+    publish_label_set(spec, accepted(LABELS), run_id="run-a")
+    publish_label_set(spec, accepted([*LABELS[:3], "address_change"]), run_id="run-b")
+    ledger = Ledger.for_project(spec)
+    (v2,) = [e for e in ledger.events(event=LABEL_SET_CREATED) if e.payload["version"] == 2]
+    events, heads = ledger_schema.events, ledger_schema.heads
+    with ledger.engine.begin() as db:  # cut v2's row and all after it; make the head agree
+        db.execute(sa.delete(events).where(events.c.project == spec.name, events.c.seq >= v2.seq))
+        db.execute(
+            sa.update(heads)
+            .where(heads.c.project == spec.name)
+            .values(seq=v2.seq - 1, hash=v2.prev_hash)
+        )
+    assert ledger.verify().ok  # the chain alone is consistent again
+    result = verify_project(spec)
+    assert not result.ok
+    assert any("label set v2" in p and "no label_set_created row" in p for p in result.problems)
+    assert any("past the last row" in p for p in result.problems)
 
 
 def test_crash_after_commit_finishes_the_version(

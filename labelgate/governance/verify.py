@@ -3,8 +3,13 @@
 Files: each label-set folder against the SHA-256 of its files in its ``label_set_created``
 row (and the label content against the content hash), and each table or export file
 against its commit marker. The first problem found is the one ``labelgate verify`` names.
+
+Commit markers and label-set folders also pin the chain's length: a marker written at row N,
+or a label-set folder whose ``label_set_created`` row is gone, shows rows cut from the end
+of the chain even when the head row was rewritten to match the shorter chain.
 """
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,16 +49,42 @@ def label_set_problems(directory: Path, created: LedgerEvent) -> list[str]:
     return problems
 
 
+_SET_DIR = re.compile(r"^v(\d+)$")
+
+
+def unrecorded_label_sets(root: Path, recorded: set[int]) -> list[str]:
+    """Label-set folders on disk that no ``label_set_created`` row vouches for."""
+    if not root.is_dir():
+        return []
+    found = sorted(
+        int(m.group(1)) for p in root.iterdir() if p.is_dir() and (m := _SET_DIR.match(p.name))
+    )
+    return [
+        f"label set v{v}: folder {root / set_dir_name(v)} has no label_set_created row in the "
+        "ledger (the row was deleted, or the folder was added by hand)"
+        for v in found
+        if v not in recorded
+    ]
+
+
 def verify_project(spec: "ProjectSpec", ledger: Ledger | None = None) -> VerifyResult:
     ledger = ledger or Ledger.for_project(spec)
     chain = ledger.verify()
     problems = list(chain.problems)
     store = LabelSetStore(spec, ledger)
     store.recover()
+    recorded = set()
     for event in ledger.events(event=LABEL_SET_CREATED):
+        recorded.add(int(event.payload["version"]))
         directory = store.root / set_dir_name(int(event.payload["version"]))
         problems.extend(label_set_problems(directory, event))
+    problems.extend(unrecorded_label_sets(store.root, recorded))
     for commit in ledger.commits():
+        if commit.seq > chain.rows:
+            problems.append(
+                f"ledger: the commit of {commit.path} points at row {commit.seq}, past the last "
+                f"row {chain.rows} (rows were deleted from the end of the chain)"
+            )
         if commit.kind == "label_set":
             continue  # checked above, file by file
         path = Path(commit.path)
