@@ -37,8 +37,12 @@ class ProjectAssets:
 
 
 def class_distribution(labels: pd.Series) -> dg.MetadataValue:
-    counts = labels.value_counts().sort_index()
-    table = "| class | items |\n|---|---|\n" + "\n".join(
-        f"| {label} | {count} |" for label, count in counts.items()
+    return counts_table(labels.value_counts())
+
+
+def counts_table(counts: pd.Series, unit: str = "items") -> dg.MetadataValue:
+    """A Markdown table of counts per class, classes sorted by name."""
+    table = f"| class | {unit} |\n|---|---|\n" + "\n".join(
+        f"| {label} | {count} |" for label, count in counts.sort_index().items()
     )
     return dg.MetadataValue.md(table)

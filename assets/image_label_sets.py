@@ -4,13 +4,10 @@
 import dagster as dg
 import pandas as pd
 
-from assets.common import class_distribution
 from assets.image_common import ImageProjectAssets
-from assets.label_sets import LABEL_SET, _quality_results
-from labelgate.governance.metadata import LABEL_SET_VERSION_KEY, governance_metadata
+from assets.label_sets import LABEL_SET, label_set_metadata, quality_results
 from labelgate.governance.snapshot import snapshot_accepted
 from labelgate.images.label_sets import snapshot_accepted_boxes
-from labelgate.label_sets.content import class_counts
 from labelgate.project import ACCEPTED_LABELS, AUTO_LABELS, REVIEWED_LABELS
 
 
@@ -45,34 +42,8 @@ def build_image_label_set_asset(project: ImageProjectAssets) -> dg.AssetsDefinit
             auto_labels,
             reviewed_labels,
             run_id=context.run_id,
-            quality_checks=_quality_results(context, project),
+            quality_checks=quality_results(context, project),
         )
-        if result is None:
-            return dg.MaterializeResult(
-                metadata={
-                    **governance_metadata(spec),
-                    "dagster/row_count": 0,
-                    "new_version": False,
-                    "reason": "nothing accepted yet: no label-set version",
-                }
-            )
-        current = result.label_set
-        labels = current.labels()
-        counts = class_counts(labels)
-        return dg.MaterializeResult(
-            metadata={
-                **governance_metadata(spec),
-                LABEL_SET_VERSION_KEY: current.version,
-                "dagster/row_count": len(labels),
-                "new_version": result.created,
-                "status": current.status,
-                "content_sha256": current.manifest.get("content_sha256", ""),
-                "datasheet": dg.MetadataValue.path(str(current.datasheet_path)),
-                "manifest": dg.MetadataValue.path(str(current.manifest_path)),
-                "class_distribution": class_distribution(
-                    pd.Series(counts.index.repeat(counts.to_numpy()), dtype=str)
-                ),
-            }
-        )
+        return label_set_metadata(spec, result)
 
     return label_set

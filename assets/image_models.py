@@ -9,7 +9,13 @@ import dagster as dg
 import pandas as pd
 
 from assets.image_common import ImageProjectAssets
-from assets.models import CHAMPION_MODEL, MODEL_EVALUATION, TRAINED_MODEL, _versioned
+from assets.models import (
+    CHAMPION_MODEL,
+    MODEL_EVALUATION,
+    TRAINED_MODEL,
+    _versioned,
+    card_metadata,
+)
 from labelgate.images.boxes import DetectionScores
 from labelgate.images.labelers import resolve_device
 from labelgate.models.image_service import (
@@ -62,19 +68,7 @@ def build_image_model_assets(project: ImageProjectAssets) -> list[dg.AssetsDefin
         return _versioned(
             pd.DataFrame([row]),
             card.fingerprint[:16],
-            {
-                "dagster/row_count": 1,
-                "model_id": card.model_id,
-                "newly_trained": trained.new,
-                "label_set_version": card.label_set_version,
-                "n_train": card.n_train,
-                "n_eval": card.n_eval,
-                "training_seconds": card.training_seconds,
-                "hyperparameters": dg.MetadataValue.json(card.hyperparameters),
-                "card": dg.MetadataValue.path(
-                    str(ModelRegistry(spec).folder(card.model_id) / "card.json")
-                ),
-            },
+            card_metadata(spec, card, new=trained.new),
         )
 
     @dg.asset(

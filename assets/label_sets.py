@@ -7,7 +7,7 @@ from typing import Literal
 import dagster as dg
 import pandas as pd
 
-from assets.common import ProjectAssets, class_distribution
+from assets.common import ProjectAssets, counts_table
 from labelgate.governance.export import release_label_set
 from labelgate.governance.metadata import (
     LABEL_SET_VERSION_KEY,
@@ -15,7 +15,10 @@ from labelgate.governance.metadata import (
     governance_metadata,
 )
 from labelgate.governance.snapshot import snapshot_accepted
+from labelgate.label_sets import PublishResult
+from labelgate.label_sets.content import class_counts, holds_boxes
 from labelgate.project import ACCEPTED_LABELS, AUTO_LABELS, REVIEWED_LABELS
+from labelgate.spec import ProjectSpec
 
 LABEL_SET = "label_set"
 LABEL_EXPORT = "label_export"
@@ -28,7 +31,7 @@ class ReleaseConfig(dg.Config):
     out_dir: str | None = None
 
 
-def _quality_results(context: dg.AssetExecutionContext, project: ProjectAssets) -> dict[str, str]:
+def quality_results(context: dg.AssetExecutionContext, project: ProjectAssets) -> dict[str, str]:
     """The latest result of every check on accepted_labels, as recorded by the instance."""
     results = {}
     for check_name in ("gx_suite",):
@@ -39,6 +42,36 @@ def _quality_results(context: dg.AssetExecutionContext, project: ProjectAssets) 
                 f"{record.status.value.lower()} (run {record.run_id[:8]})"
             )
     return results
+
+
+def label_set_metadata(spec: ProjectSpec, result: PublishResult | None) -> dg.MaterializeResult:
+    """What a label_set materialization reports, for label and box sets alike."""
+    if result is None:
+        return dg.MaterializeResult(
+            metadata={
+                **governance_metadata(spec),
+                "dagster/row_count": 0,
+                "new_version": False,
+                "reason": "nothing accepted yet: no label-set version",
+            }
+        )
+    current = result.label_set
+    labels = current.labels()
+    return dg.MaterializeResult(
+        metadata={
+            **governance_metadata(spec),
+            LABEL_SET_VERSION_KEY: current.version,
+            "dagster/row_count": len(labels),
+            "new_version": result.created,
+            "status": current.status,
+            "content_sha256": current.manifest.get("content_sha256", ""),
+            "datasheet": dg.MetadataValue.path(str(current.datasheet_path)),
+            "manifest": dg.MetadataValue.path(str(current.manifest_path)),
+            "class_distribution": counts_table(
+                class_counts(labels), "boxes" if holds_boxes(labels) else "items"
+            ),
+        }
+    )
 
 
 def build_label_set_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
@@ -71,32 +104,9 @@ def build_label_set_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
             auto_labels,
             reviewed_labels,
             run_id=context.run_id,
-            quality_checks=_quality_results(context, project),
+            quality_checks=quality_results(context, project),
         )
-        if result is None:
-            return dg.MaterializeResult(
-                metadata={
-                    **governance_metadata(spec),
-                    "dagster/row_count": 0,
-                    "new_version": False,
-                    "reason": "nothing accepted yet: no label-set version",
-                }
-            )
-        current = result.label_set
-        labels = current.labels()
-        return dg.MaterializeResult(
-            metadata={
-                **governance_metadata(spec),
-                LABEL_SET_VERSION_KEY: current.version,
-                "dagster/row_count": len(labels),
-                "new_version": result.created,
-                "status": current.status,
-                "content_sha256": current.manifest.get("content_sha256", ""),
-                "datasheet": dg.MetadataValue.path(str(current.datasheet_path)),
-                "manifest": dg.MetadataValue.path(str(current.manifest_path)),
-                "class_distribution": class_distribution(labels["label"]),
-            }
-        )
+        return label_set_metadata(spec, result)
 
     @dg.asset(
         name=LABEL_EXPORT,

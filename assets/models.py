@@ -4,6 +4,7 @@ and label_issues: suspected human errors found by cleanlab, sent back to review.
 
 import json
 import warnings
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -16,11 +17,12 @@ from labelgate.models.active import LABEL_ISSUES
 from labelgate.models.issues import audited_label_issues
 from labelgate.models.metrics import Metrics
 from labelgate.models.plots import confusion_png
-from labelgate.models.registry import ModelRegistry
+from labelgate.models.registry import ModelCard, ModelRegistry
 from labelgate.models.service import Evaluation, decide_promotion, evaluate_challenger, train_latest
 from labelgate.models.training import TRAINING_CODE_VERSION
 from labelgate.plots import png_markdown
 from labelgate.project import ACCEPTED_LABELS, REVIEWED_LABELS
+from labelgate.spec import ProjectSpec
 from resources.encoder import TextEncoderResource
 
 TRAINED_MODEL = "trained_model"
@@ -30,6 +32,21 @@ CHAMPION_MODEL = "champion_model"
 
 def _embedder(project: ProjectAssets, encoder: TextEncoderResource) -> CachedEmbedder:
     return CachedEmbedder(encoder.get(), EmbeddingCache(embedding_cache_path(project.spec)))
+
+
+def card_metadata(spec: ProjectSpec, card: ModelCard, *, new: bool) -> dict[str, Any]:
+    """What a trained_model materialization reports about the model, text or image."""
+    return {
+        "dagster/row_count": 1,
+        "model_id": card.model_id,
+        "newly_trained": new,
+        "label_set_version": card.label_set_version,
+        "n_train": card.n_train,
+        "n_eval": card.n_eval,
+        "training_seconds": card.training_seconds,
+        "hyperparameters": dg.MetadataValue.json(card.hyperparameters),
+        "card": dg.MetadataValue.path(str(ModelRegistry(spec).folder(card.model_id) / "card.json")),
+    }
 
 
 def _versioned(frame: pd.DataFrame, version: str, metadata: dict) -> dg.Output[pd.DataFrame]:
@@ -94,20 +111,7 @@ def build_model_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
         return _versioned(
             row,
             card.fingerprint[:16],
-            {
-                "dagster/row_count": 1,
-                "model_id": card.model_id,
-                "newly_trained": trained.new,
-                "label_set_version": card.label_set_version,
-                "n_train": card.n_train,
-                "n_train_human": card.n_train_human,
-                "n_eval": card.n_eval,
-                "training_seconds": card.training_seconds,
-                "hyperparameters": dg.MetadataValue.json(card.hyperparameters),
-                "card": dg.MetadataValue.path(
-                    str(ModelRegistry(spec).folder(card.model_id) / "card.json")
-                ),
-            },
+            {**card_metadata(spec, card, new=trained.new), "n_train_human": card.n_train_human},
         )
 
     @dg.asset(

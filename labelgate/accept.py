@@ -33,7 +33,11 @@ def calibration_evidence(auto_labels: pd.DataFrame, reviewed: pd.DataFrame) -> p
 
 
 def run_gate(auto_labels: pd.DataFrame, reviewed: pd.DataFrame, gate: GateSpec) -> GateResult:
-    evidence = calibration_evidence(auto_labels, reviewed)
+    return gate_on_evidence(calibration_evidence(auto_labels, reviewed), gate)
+
+
+def gate_on_evidence(evidence: pd.DataFrame, gate: GateSpec) -> GateResult:
+    """The project's gate over calibration evidence (columns ``confidence``, ``correct``)."""
     return choose_threshold(
         evidence["confidence"].to_numpy(dtype=float),
         evidence["correct"].to_numpy(dtype=bool),

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from labelgate.gate import GateResult, auto_accept_mask, choose_threshold
+from labelgate.accept import gate_on_evidence
+from labelgate.gate import GateResult, auto_accept_mask
 from labelgate.images.boxes import Boxes, DetectionScores, detection_scores, match_boxes
 from labelgate.images.labeling import boxes_of
 from labelgate.spec import GateSpec
@@ -51,13 +52,7 @@ def run_detection_gate(
     auto_labels: pd.DataFrame, reviewed: pd.DataFrame, gate: GateSpec
 ) -> GateResult:
     evidence = detection_evidence(auto_labels, reviewed, purposes=["calibration"])
-    return choose_threshold(
-        evidence["confidence"].to_numpy(dtype=float),
-        evidence["correct"].to_numpy(dtype=bool),
-        target=gate.target_accuracy,
-        confidence_level=gate.confidence,
-        planning_accuracy=gate.planning_accuracy,
-    )
+    return gate_on_evidence(evidence, gate)
 
 
 def accepted_boxes(
