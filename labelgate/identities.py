@@ -3,15 +3,26 @@
 ```yaml
 identities:
   - {name: carol, roles: [steward]}
-  - {name: alice, roles: [reviewer]}
+  - {name: alice, roles: [reviewer], emails: [alice@bank.example], ids: [7]}
 ```
 
 The file is named by env ``LABELGATE_IDENTITIES`` or the project's
 ``governance.identities``. Only an identity with the ``steward`` role may approve or reject a
-label set.
+label set. The project pins the file in force in its ledger
+(``labelgate.governance.identities_pin``).
+
+A name as written in a review file *resolves* to an identity (``Identities.resolve``) by its
+name, or by an e-mail or id the identity lists, compared after :func:`fold` (Unicode NFKC,
+zero-width / bidi / other invisible characters removed, case folded). A name that only
+*looks like* an identity (Cyrillic or Greek look-alike letters, see :func:`skeleton`) is
+refused, as is any name with control characters, a formula prefix or over
+``MAX_NAME_LENGTH`` characters (:func:`name_problem`).
 """
 
+import hashlib
 import os
+import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -32,15 +43,108 @@ class IdentityError(LabelgateError):
     """The identities file is missing, malformed, or does not know a name."""
 
 
+MAX_NAME_LENGTH = 64
+_FORMULA_PREFIXES = ("=", "+", "-", "@")
+# Invisible letters that are not category Cf (format) but render as nothing.
+_INVISIBLE = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u034f"}
+# Cyrillic and Greek letters (after case folding) that look like a Latin letter or digit.
+_CONFUSABLES = str.maketrans(
+    {
+        **dict.fromkeys("аɑα", "a"),
+        **dict.fromkeys("вβ", "b"),
+        **dict.fromkeys("сϲ", "c"),
+        **dict.fromkeys("ԁ", "d"),
+        **dict.fromkeys("еεѐё", "e"),
+        **dict.fromkeys("һн", "h"),
+        **dict.fromkeys("іїιɩ1ӏ|", "i"),
+        **dict.fromkeys("јϳ", "j"),
+        **dict.fromkeys("кκ", "k"),
+        **dict.fromkeys("l", "i"),
+        **dict.fromkeys("мμ", "m"),
+        **dict.fromkeys("ηп", "n"),
+        **dict.fromkeys("оοσ0", "o"),
+        **dict.fromkeys("рρ", "p"),
+        **dict.fromkeys("ԛ", "q"),
+        **dict.fromkeys("гᴦ", "r"),
+        **dict.fromkeys("ѕ", "s"),
+        **dict.fromkeys("тτ", "t"),
+        **dict.fromkeys("υս", "u"),
+        **dict.fromkeys("νѵ", "v"),
+        **dict.fromkeys("ԝѡω", "w"),
+        **dict.fromkeys("хχ", "x"),
+        **dict.fromkeys("уγү", "y"),
+        **dict.fromkeys("ζ", "z"),
+    }
+)
+
+
+def _invisible(char: str) -> bool:
+    category = unicodedata.category(char)
+    return category == "Cf" or char in _INVISIBLE or "\ufe00" <= char <= "\ufe0f"
+
+
+def clean(text: str) -> str:
+    """NFKC with invisible characters (zero-width, bidi controls, variation selectors)
+    removed and surrounding white space stripped; case kept."""
+    normal = unicodedata.normalize("NFKC", text)
+    return "".join(c for c in normal if not _invisible(c)).strip()
+
+
+def fold(text: str) -> str:
+    """The form names are compared in: :func:`clean`, then case folded (and NFKC again)."""
+    return unicodedata.normalize("NFKC", clean(text).casefold())
+
+
+def skeleton(text: str) -> str:
+    """:func:`fold` with look-alike letters mapped to one Latin letter, so ``еrin``
+    (Cyrillic е) and ``erin`` share a skeleton."""
+    return fold(text).translate(_CONFUSABLES)
+
+
+def name_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a reviewer or identity name (None when it can)."""
+    controls = sorted({f"U+{ord(c):04X}" for c in text if unicodedata.category(c) == "Cc"})
+    if controls:
+        return f"reviewer {text!r} contains control character(s) {', '.join(controls)}"
+    cleaned = clean(text)
+    if not cleaned:
+        return f"reviewer {text!r} is empty once invisible characters are removed"
+    if cleaned.startswith(_FORMULA_PREFIXES):
+        return f"reviewer {text!r} starts with {cleaned[0]!r} (a spreadsheet formula prefix)"
+    if len(cleaned) > MAX_NAME_LENGTH:
+        return f"reviewer name has {len(cleaned)} characters, more than {MAX_NAME_LENGTH}"
+    return None
+
+
+def safe_name(text: str) -> str:
+    """``text`` cleaned (:func:`clean`); raises ``IdentityError`` naming the problem."""
+    problem = name_problem(text)
+    if problem:
+        raise IdentityError(problem)
+    return clean(text)
+
+
+# Maps a reviewer as written in a file to the name to store; raises IdentityError.
+ReviewerResolver = Callable[[str], str]
+
+
 class Identity(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
     roles: tuple[str, ...] = ()
     email: str | None = None
+    # Other spellings a review tool may use for this person: e-mails, user ids.
+    emails: tuple[str, ...] = ()
+    ids: tuple[str | int, ...] = ()
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
+
+    def aliases(self) -> list[str]:
+        """Name, e-mails and ids, each as a string."""
+        found = [self.name, *([self.email] if self.email else []), *self.emails]
+        return found + [str(i) for i in self.ids]
 
 
 class _IdentitiesFile(BaseModel):
@@ -50,24 +154,60 @@ class _IdentitiesFile(BaseModel):
 
 
 class Identities:
-    def __init__(self, identities: list[Identity], source: Path) -> None:
+    def __init__(self, identities: list[Identity], source: Path, sha256: str = "") -> None:
         self.source = source
+        self.sha256 = sha256  # of the file's bytes; what the project pins
         self._by_name = {i.name: i for i in identities}
+        self._by_alias = {fold(a): i for i in identities for a in i.aliases()}
+        self._by_skeleton = {skeleton(a): i for i in identities for a in i.aliases()}
 
     def get(self, name: str) -> Identity | None:
-        return self._by_name.get(name)
+        """The identity ``name`` resolves to, or None (see :meth:`resolve`)."""
+        try:
+            return self.resolve(name)
+        except IdentityError:
+            return None
 
     def names(self) -> list[str]:
         return sorted(self._by_name)
+
+    def resolve(self, written: str) -> Identity:
+        """The identity a name, e-mail or id as written in a file stands for; raises
+        ``IdentityError`` naming why it stands for none."""
+        safe_name(written)
+        found = self._by_alias.get(fold(written))
+        if found is not None:
+            return found
+        look_alike = self._by_skeleton.get(skeleton(written))
+        if look_alike is not None:
+            raise IdentityError(
+                f"reviewer {written!r} looks like identity {look_alike.name!r} but is not it "
+                "(look-alike characters from another script)"
+            )
+        raise IdentityError(
+            f"reviewer {written!r} is not in the identities file {self.source} "
+            "(not a name, e-mail or id listed there)"
+        )
+
+    def resolver(self) -> ReviewerResolver:
+        """Resolve a reviewer to the canonical identity name."""
+        return lambda written: self.resolve(written).name
+
+    def owner(self, stored: str) -> str:
+        """Whom a stored reviewer name counts as for four-eyes: the identity it resolves to
+        or looks like, else its folded form (so ``ERIN`` and ``еrin`` count as erin)."""
+        found = self._by_alias.get(fold(stored)) or self._by_skeleton.get(skeleton(stored))
+        return found.name if found is not None else fold(stored)
 
 
 def load_identities_file(path: Path) -> Identities:
     if not path.is_file():
         raise IdentityError(f"identities file {path} does not exist")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+        data = yaml.safe_load(raw.decode("utf-8"))
         parsed = _IdentitiesFile.model_validate(data)
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise IdentityError(f"identities file {path} is not valid YAML: {exc}") from None
     except ValidationError as exc:
         where = "; ".join(
@@ -86,7 +226,26 @@ def load_identities_file(path: Path) -> Identities:
                 f"identities file {path}: {identity.name} has unknown role(s) {unknown}; "
                 f"roles are {list(ROLES)}"
             )
-    return Identities(parsed.identities, path)
+    _check_spellings(path, parsed.identities)
+    return Identities(parsed.identities, path, hashlib.sha256(raw).hexdigest())
+
+
+def _check_spellings(path: Path, identities: list[Identity]) -> None:
+    """Every name is a safe name, and no two aliases fold or look alike to the same text."""
+    seen: dict[str, str] = {}
+    for identity in identities:
+        problem = name_problem(identity.name)
+        if problem:
+            raise IdentityError(f"identities file {path}: {problem}")
+        for alias in set(identity.aliases()):
+            for key in {f"fold:{fold(alias)}", f"look:{skeleton(alias)}"}:
+                other = seen.setdefault(key, identity.name)
+                if other != identity.name:
+                    raise IdentityError(
+                        f"identities file {path}: {alias!r} of {identity.name} and an alias of "
+                        f"{other} are the same name once case, width and look-alike letters "
+                        "are ignored"
+                    )
 
 
 def identities_path(spec: "ProjectSpec") -> Path | None:

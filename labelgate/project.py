@@ -91,10 +91,14 @@ class ProjectData:
         return dict(zip(queue["item_id"], queue["purpose"], strict=True))
 
     def import_review_file(self, path: Path) -> ImportResult:
-        """Validate a review file against the known items and classes, then store it whole."""
+        """Validate a review file against the known items, classes and the project's pinned
+        identities (reviewers stored as canonical identity names), then store it whole."""
+        from labelgate.governance.identities_pin import reviewer_resolver
+
         return self.reviews.import_file(
             Path(path),
             known_items=self.item_ids(),
             class_names=self.spec.class_names,
             purposes=self.queue_purposes(),
+            reviewers=reviewer_resolver(self.spec),
         )

@@ -201,7 +201,13 @@ def test_identities_from_env(spec: ProjectSpec, monkeypatch: pytest.MonkeyPatch)
     other = spec.project_dir / "ids.yaml"
     other.write_text("identities:\n  - {name: zoe, roles: [steward]}\n")
     monkeypatch.setenv("LABELGATE_IDENTITIES", str(other))
-    assert decide(spec, version, actor="zoe").label_set.status == "approved"
+    # the env cannot bring another identities file into force (issue 12)
+    with pytest.raises(ApprovalRefused, match="differs from the project's identities file"):
+        decide(spec, version, actor="zoe")
+    copy = spec.project_dir / "copy.yaml"
+    copy.write_bytes(IDENTITIES.read_bytes())  # the same file elsewhere is fine
+    monkeypatch.setenv("LABELGATE_IDENTITIES", str(copy))
+    assert decide(spec, version, actor="dana").label_set.status == "approved"
 
 
 def test_clopper_pearson_interval() -> None:

@@ -278,7 +278,8 @@ def test_csv_variants_are_accepted(tmp_path) -> None:
         tmp_path / "rep.csv", "item_id,label,reviewer", "a1,fraud,ann", "", "a1,fraud,bob", "b2,,"
     )
     reviews = read_review_file(repeated, known_items=known, class_names=CLASSES)
-    assert reviews.values.tolist() == [["a1", "fraud", "ann"]]  # repeat counted once, b2 open
+    # the same answer from a second reviewer keeps both reviewers (four-eyes sees everyone)
+    assert reviews.values.tolist() == [["a1", "fraud", "ann"], ["a1", "fraud", "bob"]]
 
 
 def test_label_studio_tasks_and_config(tmp_path, corpus) -> None:

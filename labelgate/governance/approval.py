@@ -6,13 +6,19 @@ not in any ``review_decision`` the ledger holds for an item of the set. Rejectin
 steward role too. A refused decision is itself a ledger row (``approval_refused``) with the
 reasons, written before the error is raised. The status check and the decision row share
 one locked ledger transaction, so two stewards cannot both decide the same version.
+
+Names are compared as identities, never as strings: the actor and every reviewer are mapped
+to the identity they resolve to or look like (``Identities.owner``), under the identities
+file the project has pinned (``identities_pin``); a decision under any other identities file
+is refused, and each decision row records the SHA-256 of the file it was made under.
 """
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from labelgate.errors import LabelgateError
-from labelgate.identities import STEWARD, load_identities
+from labelgate.governance.identities_pin import identities_in_force
+from labelgate.identities import STEWARD, Identities, IdentityError
 from labelgate.label_sets import LabelSet, LabelSetStore
 from labelgate.label_sets.store import status_by_version
 from labelgate.ledger import Ledger
@@ -40,18 +46,25 @@ class DecisionResult:
     seq: int  # ledger row of the decision
 
 
-def reviewers_of(label_set: LabelSet, ledger: Ledger) -> dict[str, int]:
-    """Everyone who reviewed an item of the set, with how many of its items they reviewed."""
+def reviewers_of(
+    label_set: LabelSet, ledger: Ledger, identities: Identities | None = None
+) -> dict[str, int]:
+    """Everyone who reviewed an item of the set, with how many of its items they reviewed;
+    with ``identities``, each reviewer counted as the identity they stand for."""
+
+    def owner(name: str) -> str:
+        return identities.owner(name) if identities is not None else name
+
     items = label_set.item_ids()
     reviewed: dict[str, set[str]] = {}
     labels = label_set.labels()
     for item, reviewer in zip(labels["item_id"], labels["reviewer"], strict=True):
         if reviewer is not None and reviewer == reviewer:
-            reviewed.setdefault(str(reviewer), set()).add(item)
+            reviewed.setdefault(owner(str(reviewer)), set()).add(item)
     for event in ledger.events(event=REVIEW_DECISION):
         if event.item_id in items:
-            who = event.actor or event.payload.get("reviewer")
-            reviewed.setdefault(str(who), set()).add(event.item_id)
+            for who in {event.actor, event.payload.get("reviewer")} - {None}:
+                reviewed.setdefault(owner(str(who)), set()).add(event.item_id)
     return {name: len(found) for name, found in sorted(reviewed.items())}
 
 
@@ -72,19 +85,27 @@ def decide(
     ledger = Ledger.for_project(spec)
     store = LabelSetStore(spec, ledger)
     label_set = store.get(version)  # unknown version: a plain error, nothing to log
-    identities = load_identities(spec)
-    identity = identities.get(actor)
     problems: list[str] = []
-    if identity is None:
-        problems.append(f"{actor!r} is not in the identities file {identities.source}")
-    elif not identity.has_role(STEWARD):
+    identities: Identities | None = None
+    identity = None
+    try:
+        identities = identities_in_force(spec, ledger)  # refuses a file other than the pinned
+        identity = identities.resolve(actor)
+        actor = identity.name  # recorded as the canonical identity
+    except IdentityError as exc:
+        problems.append(
+            str(exc)
+            if identities is None
+            else f"{actor!r} is not in the identities file {identities.source}: {exc}"
+        )
+    if identity is not None and not identity.has_role(STEWARD):
         roles = ", ".join(identity.roles) or "none"
         problems.append(f"{actor} has role(s) {roles}; deciding on a label set needs {STEWARD}")
     damage = label_set_problems(label_set.directory, store.created_events()[version])
     if decision == "approve":
         problems.extend(damage)  # a modified set is never approved
     if decision == "approve" and not damage:
-        reviewed = reviewers_of(label_set, ledger).get(actor, 0)
+        reviewed = reviewers_of(label_set, ledger, identities).get(actor, 0)
         if reviewed:
             problems.append(
                 f"{actor} reviewed {reviewed} item(s) of label set v{version}; four-eyes rule: "
@@ -103,6 +124,7 @@ def decide(
             "content_sha256": created.payload["content_sha256"],
             "decision": decision,
             "reason": reason,
+            "identities_sha256": identities.sha256 if identities is not None else None,
         }
         if problems:
             row = tx.append(

@@ -80,8 +80,26 @@ def candidate_rows(path: Path, batch: str) -> Iterator[LedgerRow]:
             yield (LABEL_PROPOSED, payload, item, f"proposed:{item}:{labeler}:{version}")
 
 
+def review_keys(reviews: pd.DataFrame) -> list[str]:
+    """Dedup keys of review rows: ``review:{file sha}:{item}`` for an item's first review in
+    a file, with ``:{reviewer}`` appended for every further reviewer of the same item, so a
+    second reviewer giving the same answer is recorded too."""
+    first = ~reviews.duplicated(["review_file_sha256", "item_id"], keep="first")
+    return [
+        f"review:{sha}:{item}" if is_first else f"review:{sha}:{item}:{who}"
+        for sha, item, who, is_first in zip(
+            reviews["review_file_sha256"],
+            reviews["item_id"],
+            reviews["reviewer"],
+            first,
+            strict=True,
+        )
+    ]
+
+
 def review_rows(reviews: pd.DataFrame) -> list[LedgerRow]:
     """``review_decision`` rows for every imported review (all of them, not only the latest)."""
+    keys = reviews["_key"] if "_key" in reviews.columns else review_keys(reviews)
     return [
         (
             REVIEW_DECISION,
@@ -94,14 +112,16 @@ def review_rows(reviews: pd.DataFrame) -> list[LedgerRow]:
                 "review_file_sha256": row.review_file_sha256,
             },
             row.item_id,
-            f"review:{row.review_file_sha256}:{row.item_id}",
+            key,
         )
-        for row in reviews.itertuples(index=False)
+        for row, key in zip(reviews.itertuples(index=False), keys, strict=True)
     ]
 
 
 def record_reviews(ledger: Ledger, reviews: pd.DataFrame, *, run_id: str | None) -> int:
     """Append the review decisions not yet in the ledger (reconciles after a crash)."""
+    if len(reviews):
+        reviews = reviews.assign(_key=review_keys(reviews))
     by_reviewer = reviews.groupby("reviewer", sort=True) if len(reviews) else []
     appended = 0
     with ledger.transaction() as tx:

@@ -20,6 +20,7 @@ import pandas as pd
 import yaml
 
 from labelgate.errors import ReviewFileError
+from labelgate.identities import IdentityError, ReviewerResolver, safe_name
 from labelgate.images.boxes import validate_box
 from labelgate.storage import write_text_atomic
 
@@ -131,8 +132,10 @@ class _Reader:
         class_names: Sequence[str],
         *,
         skip_unmatched: bool = False,
+        reviewers: ReviewerResolver = safe_name,
     ) -> None:
         self.path = path
+        self.reviewers = reviewers
         self.skip_unmatched = skip_unmatched
         self.known = known_items
         self.classes = set(class_names)
@@ -158,6 +161,11 @@ class _Reader:
                 problems.append(f"item {item_id!r} appears twice")
             if not reviewer:
                 problems.append("missing reviewer")
+            else:
+                try:
+                    reviewer = self.reviewers(reviewer)  # the canonical identity name
+                except IdentityError as exc:
+                    problems.append(str(exc))
             for i, box in enumerate(boxes):
                 if box["label"] not in self.classes:
                     problems.append(
@@ -197,10 +205,11 @@ def read_label_studio(
     known_items: set[str],
     class_names: Sequence[str],
     stem_to_item: Mapping[str, str] | None = None,
+    reviewers: ReviewerResolver = safe_name,
 ) -> pd.DataFrame:
     """A Label Studio JSON export (``rectanglelabels``); tasks without annotation are skipped."""
     path = Path(path)
-    reader = _Reader(path, known_items, class_names)
+    reader = _Reader(path, known_items, class_names, reviewers=reviewers)
     try:
         tasks = json.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -269,6 +278,7 @@ def read_yolo_folder(
     reviewer: str,
     names: Sequence[str] | None = None,
     skip_unmatched: bool = False,
+    reviewers: ReviewerResolver = safe_name,
 ) -> pd.DataFrame:
     """Every ``*.txt`` under ``folder`` (``classes.txt`` aside): one labeled image each, an
     empty file meaning "no objects". Images without a file are not labeled.
@@ -277,7 +287,9 @@ def read_yolo_folder(
     if not folder.is_dir():
         raise ReviewFileError(str(folder), [("folder", "does not exist or is not a folder")])
     by_index = list(names) if names is not None else _yolo_names(folder, class_names)
-    reader = _Reader(folder, known_items, class_names, skip_unmatched=skip_unmatched)
+    reader = _Reader(
+        folder, known_items, class_names, skip_unmatched=skip_unmatched, reviewers=reviewers
+    )
     for file in sorted(folder.rglob("*.txt")):
         if file.name == "classes.txt":
             continue
@@ -306,6 +318,7 @@ def read_coco(
     stem_to_item: Mapping[str, str],
     reviewer: str,
     skip_unmatched: bool = False,
+    reviewers: ReviewerResolver = safe_name,
 ) -> pd.DataFrame:
     """A COCO detection JSON: every listed image is labeled (no annotation: no objects)."""
     path = Path(path)
@@ -316,7 +329,9 @@ def read_coco(
         annotations = coco.get("annotations", [])
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
         raise ReviewFileError(str(path), [("file", f"not a COCO detection file: {exc}")]) from None
-    reader = _Reader(path, known_items, class_names, skip_unmatched=skip_unmatched)
+    reader = _Reader(
+        path, known_items, class_names, skip_unmatched=skip_unmatched, reviewers=reviewers
+    )
     per_image: dict[int, list[dict[str, Any]]] = {i: [] for i in images}
     for index, ann in enumerate(annotations):
         try:

@@ -58,8 +58,14 @@ class ImageProjectData(ProjectData):
         classification takes what text takes (CSV or Label Studio JSON with choices)."""
         if not self.detection:
             return super().import_review_file(path)
+        from labelgate.governance.identities_pin import reviewer_resolver
+
         answers = read_box_answers(
-            path, items=self.image_items(), class_names=self.spec.class_names, reviewer=reviewer
+            path,
+            items=self.image_items(),
+            class_names=self.spec.class_names,
+            reviewer=reviewer,
+            reviewers=reviewer_resolver(self.spec),
         )
         return self.box_reviews.import_answers(path, answers, purposes=self.queue_purposes())
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from labelgate.errors import ReviewFileError
+from labelgate.identities import ReviewerResolver, safe_name
 from labelgate.ids import sha256_file
 from labelgate.images import exchange
 from labelgate.storage import atomic_path
@@ -61,10 +62,12 @@ def read_box_answers(
     reviewer: str | None = None,
     names: Sequence[str] | None = None,
     skip_unmatched: bool = False,
+    reviewers: ReviewerResolver = safe_name,
 ) -> pd.DataFrame:
     """Dispatch on the kind of file: a folder is YOLO txt, a JSON list Label Studio, a JSON
     object COCO. ``reviewer`` names who made YOLO/COCO labels (they do not say); ``names``
-    are YOLO class names by index; ``skip_unmatched`` ignores images that are not items."""
+    are YOLO class names by index; ``skip_unmatched`` ignores images that are not items;
+    ``reviewers`` resolves each reviewer to the identity stored (or refuses the file)."""
     path = Path(path)
     known = set(items["item_id"].astype(str))
     stems = exchange.stems_to_items(items)
@@ -78,6 +81,7 @@ def read_box_answers(
             reviewer=who,
             names=names,
             skip_unmatched=skip_unmatched,
+            reviewers=reviewers,
         )
     if not path.is_file():
         raise ReviewFileError(str(path), [("file", "does not exist")])
@@ -90,9 +94,10 @@ def read_box_answers(
             stem_to_item=stems,
             reviewer=who,
             skip_unmatched=skip_unmatched,
+            reviewers=reviewers,
         )
     return exchange.read_label_studio(
-        path, known_items=known, class_names=class_names, stem_to_item=stems
+        path, known_items=known, class_names=class_names, stem_to_item=stems, reviewers=reviewers
     )
 
 

@@ -19,3 +19,9 @@ MODEL_PROMOTED = "model_promoted"
 MODEL_NOT_PROMOTED = "model_not_promoted"
 MODEL_MARKED_STALE = "model_marked_stale"
 RELABEL_DONE = "relabel_done"
+
+# --- trust (issue 12): identities in force, erasure list, commit markers ----------------
+IDENTITIES_PINNED = "identities_pinned"  # the identities file in force at first use
+IDENTITIES_ACCEPTED = "identities_accepted"  # a steward accepted a changed identities file
+ERASURE_LISTED = "erasure_listed"  # an item went on the erasure list (before item_erased)
+DATA_COMMITTED = "data_committed"  # a commit marker (kind, key) -> file sha256 was set

@@ -4,6 +4,13 @@
 one :class:`~labelgate.errors.ReviewFileError` naming them all, so nothing is half-imported.
 Row numbers are what the user sees: CSV line numbers with the header as line 1, and for a
 Label Studio export the 0-based index of the task in the exported list.
+
+Reviewers are resolved by a :data:`~labelgate.identities.ReviewerResolver` (the project's
+identities, see ``labelgate.governance.identities_pin``): a row whose reviewer resolves to
+no identity, only looks like one, or is not a safe name refuses the file; what is stored is
+the canonical identity name. In a Label Studio task the last annotation's answer wins and
+everyone who gave it counts; an item answered the same way by two reviewers keeps both
+reviews, so four-eyes sees everyone.
 """
 
 import csv
@@ -16,6 +23,7 @@ from xml.sax.saxutils import quoteattr
 import pandas as pd
 
 from labelgate.errors import ReviewFileError
+from labelgate.identities import IdentityError, ReviewerResolver, safe_name
 from labelgate.storage import atomic_path, write_text_atomic
 
 CSV_COLUMNS = ["item_id", "text", "predicted_label", "confidence", "purpose", "rank"]
@@ -154,8 +162,9 @@ def _csv_records(text: str) -> tuple[list[Record], int]:
 def _reviewer(completed_by: Any) -> str | None:
     if isinstance(completed_by, dict):
         for key in ("email", "username", "id"):
-            if _clean(completed_by.get(key)):
-                return _clean(completed_by[key])
+            value = completed_by.get(key)
+            if not isinstance(value, bool) and _clean(value):
+                return _clean(value)
         return None
     if isinstance(completed_by, bool):
         return None
@@ -195,10 +204,12 @@ def _json_records(text: str) -> tuple[list[Record], int]:
         ]
         if not annotations:
             continue  # not reviewed yet
-        last = annotations[-1]
         item_id = _clean(task["data"].get("item_id"))
-        label, reviewer = _annotation_label(last), _reviewer(last.get("completed_by"))
-        records.append(Record(index, item_id, label, reviewer))
+        label = _annotation_label(annotations[-1])  # the last annotation wins
+        for annotation in annotations:  # everyone who gave that answer counts as a reviewer
+            if annotation is annotations[-1] or _annotation_label(annotation) == label:
+                reviewer = _reviewer(annotation.get("completed_by"))
+                records.append(Record(index, item_id, label, reviewer))
     return records, len(tasks)
 
 
@@ -209,8 +220,11 @@ def _is_json(path: Path, text: str) -> bool:
     return suffix == ".json" or text.lstrip()[:1] in ("[", "{")
 
 
-def _problems(record: Record, known_items: set[str], class_names: list[str]) -> list[str]:
-    problems = []
+def _problems(
+    record: Record, known_items: set[str], class_names: list[str], reviewers: ReviewerResolver
+) -> tuple[list[str], str | None]:
+    """What is wrong with a row, and its reviewer as stored (None when unresolved)."""
+    problems, who = [], None
     if record.item_id is None:
         problems.append("missing item id")
     elif record.item_id not in known_items:
@@ -221,16 +235,28 @@ def _problems(record: Record, known_items: set[str], class_names: list[str]) -> 
         problems.append(f"label {record.label!r} is not one of the classes {class_names}")
     if record.reviewer is None:
         problems.append("missing reviewer")
-    return problems
+    else:
+        try:
+            who = reviewers(record.reviewer)
+        except IdentityError as exc:
+            problems.append(str(exc))
+    return problems, who
 
 
-def read_review_file(path: Path, *, known_items: set[str], class_names: list[str]) -> pd.DataFrame:
+def read_review_file(
+    path: Path,
+    *,
+    known_items: set[str],
+    class_names: list[str],
+    reviewers: ReviewerResolver = safe_name,
+) -> pd.DataFrame:
     """Read and validate a filled-in queue CSV or a Label Studio JSON export.
 
-    Returns one row per reviewed item (columns ``item_id``, ``label``, ``reviewer``) in file
-    order. Rows with neither a label nor a reviewer (and tasks with no annotation) are not
-    reviewed yet and are skipped; an item repeated with the same label counts once. Any bad
-    row makes the whole file fail with :class:`ReviewFileError` listing every bad row.
+    Returns one row per review (columns ``item_id``, ``label``, ``reviewer``) in file
+    order, the reviewer as ``reviewers`` resolves it. Rows with neither a label nor a
+    reviewer (and tasks with no annotation) are not reviewed yet and are skipped; an item
+    answered the same way by several reviewers keeps one row per reviewer. Any bad row makes
+    the whole file fail with :class:`ReviewFileError` listing every bad row.
     """
     path = Path(path)
     try:
@@ -246,6 +272,7 @@ def read_review_file(path: Path, *, known_items: set[str], class_names: list[str
 
     bad: list[tuple[int | str, str]] = []
     first_seen: dict[str, Record] = {}
+    kept: set[tuple[str, str]] = set()  # (item, reviewer) already in ``out``
     out: list[tuple[str, str, str]] = []
     for record in records:
         if record.problem:
@@ -253,20 +280,18 @@ def read_review_file(path: Path, *, known_items: set[str], class_names: list[str
             continue
         if record.label is None and record.reviewer is None:
             continue  # not reviewed yet
-        problems = _problems(record, known_items, class_names)
+        problems, who = _problems(record, known_items, class_names, reviewers)
         first = first_seen.setdefault(record.item_id, record) if record.item_id else record
-        if first is not record:
-            if first.label != record.label:
-                problems.append(
-                    f"item {record.item_id!r} already appears in row {first.row} with label "
-                    f"{first.label!r}, here with {record.label!r}"
-                )
-            elif not problems:
-                continue  # the same decision twice: keep the first
+        if first is not record and first.label != record.label:
+            problems.append(
+                f"item {record.item_id!r} already appears in row {first.row} with label "
+                f"{first.label!r}, here with {record.label!r}"
+            )
         if problems:
             bad.append((record.row, "; ".join(problems)))
-        else:
-            out.append((str(record.item_id), str(record.label), str(record.reviewer)))
+        elif (str(record.item_id), str(who)) not in kept:  # the same reviewer twice: once
+            kept.add((str(record.item_id), str(who)))
+            out.append((str(record.item_id), str(record.label), str(who)))
     if total == 0:
         bad.append(("file", "has no rows"))
     elif not bad and not out:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from labelgate.errors import ReviewFileError
+from labelgate.identities import ReviewerResolver, safe_name
 from labelgate.ids import sha256_file
 from labelgate.review.exchange import read_review_file
 from labelgate.storage import atomic_path
@@ -85,10 +86,12 @@ class ReviewStore:
         class_names: list[str],
         purposes: dict[str, str],
         imported_at: str | None = None,
+        reviewers: ReviewerResolver = safe_name,
     ) -> ImportResult:
         """Validate and store a review file; refuse it whole if any row is bad or it was
         imported before. ``purposes`` maps queued item ids to their purpose; others are
-        ``adhoc``. ``imported_at`` (ISO 8601, default now) becomes ``reviewed_at``."""
+        ``adhoc``. ``imported_at`` (ISO 8601, default now) becomes ``reviewed_at``; ``reviewers``
+        maps each reviewer to the identity name stored (refusing the file if one does not)."""
         path = Path(path)
         if not path.is_file():
             raise ReviewFileError(str(path), [("file", "does not exist or is not a file")])
@@ -105,7 +108,9 @@ class ReviewStore:
         if bad_purposes:
             raise ValueError(f"unknown purpose(s) {bad_purposes}; expected one of {PURPOSES}")
 
-        reviews = read_review_file(path, known_items=known_items, class_names=class_names)
+        reviews = read_review_file(
+            path, known_items=known_items, class_names=class_names, reviewers=reviewers
+        )
         before = self.reviewed_labels().set_index("item_id")["label"]
         rows = reviews.assign(
             purpose=[purposes.get(i, "adhoc") for i in reviews["item_id"]],
@@ -116,11 +121,12 @@ class ReviewStore:
         with atomic_path(target) as tmp:
             rows.loc[:, REVIEWED_COLUMNS].to_parquet(tmp, index=False)
 
-        previous = rows["item_id"].map(before)
+        items = rows.drop_duplicates("item_id")  # an item answered by two reviewers once
+        previous = items["item_id"].map(before)
         return ImportResult(
             rows=len(rows),
             new_items=int(previous.isna().sum()),
-            changed_labels=int((previous.notna() & (previous != rows["label"])).sum()),
+            changed_labels=int((previous.notna() & (previous != items["label"])).sum()),
             path=target,
             sha256=sha,
         )
