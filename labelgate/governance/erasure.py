@@ -120,18 +120,18 @@ def erase_item(
     result = ErasureResult(item_id)
     # 1. the erasure list first: from now on nothing re-ingests or publishes the item
     with ledger.transaction() as tx:
-        tx.add_erasure(item_id)
+        tx.add_erasure(item_id, actor=actor)
     # 2. content out of every table, queue and cache (each file rewritten atomically)
     for path in sorted(data.tables.root.glob("*/*.parquet")):  # every table, every partition
         removed = _rewrite_parquet(path, item_id)
         if removed:
             result.removed[f"{path.parent.name}/{path.stem}"] = removed
-    for path in (
-        data.reviews.imported_dir.glob("*.parquet") if data.reviews.imported_dir.is_dir() else []
-    ):
-        removed = _rewrite_parquet(path, item_id)
-        if removed:
-            result.removed[f"reviews/{path.name}"] = removed
+    box_reviews = spec.project_dir / "box_reviews" / "imported"
+    for folder in (data.reviews.imported_dir, box_reviews):
+        for path in sorted(folder.glob("*.parquet")) if folder.is_dir() else []:
+            removed = _rewrite_parquet(path, item_id)
+            if removed:
+                result.removed[f"{folder.parent.name}/{path.name}"] = removed
     queue_csv = data.queue_dir / "review_queue.csv"
     if queue_csv.is_file() and (removed := _rewrite_csv(queue_csv, item_id)):
         result.removed["queue/review_queue.csv"] = removed

@@ -6,7 +6,9 @@ against its commit marker. The first problem found is the one ``labelgate verify
 
 Commit markers and label-set folders also pin the chain's length: a marker written at row N,
 or a label-set folder whose ``label_set_created`` row is gone, shows rows cut from the end
-of the chain even when the head row was rewritten to match the shorter chain.
+of the chain even when the head row was rewritten to match the shorter chain. Then the
+governance state beside the chain (commit markers, the erasure list and erased items, the
+signed anchors: ``state_checks``). A row whose payload is not JSON is named, never a crash.
 """
 
 import re
@@ -15,10 +17,11 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from labelgate.governance.state_checks import anchor_problems, commit_problems, erasure_problems
 from labelgate.ids import sha256_file
 from labelgate.label_sets.content import content_hash
 from labelgate.label_sets.store import LABELS_FILE, LabelSetStore, set_dir_name
-from labelgate.ledger import Ledger, LedgerEvent, VerifyResult
+from labelgate.ledger import Ledger, LedgerError, LedgerEvent, VerifyResult
 from labelgate.ledger.events import LABEL_SET_CREATED
 
 if TYPE_CHECKING:
@@ -71,6 +74,30 @@ def verify_project(spec: "ProjectSpec", ledger: Ledger | None = None) -> VerifyR
     ledger = ledger or Ledger.for_project(spec)
     chain = ledger.verify()
     problems = list(chain.problems)
+    checks = (
+        lambda: file_problems(spec, ledger, chain),
+        lambda: commit_problems(ledger),
+        lambda: erasure_problems(spec, ledger),
+        lambda: anchor_problems(ledger),
+    )
+    for check in checks:
+        try:
+            problems.extend(check())
+        except LedgerError as exc:  # a malformed row: name it and go on
+            if str(exc) not in problems:
+                problems.append(str(exc))
+    return VerifyResult(
+        ok=not problems,
+        rows=chain.rows,
+        head=chain.head,
+        first_bad=problems[0] if problems else None,
+        problems=problems,
+    )
+
+
+def file_problems(spec: "ProjectSpec", ledger: Ledger, chain: VerifyResult) -> list[str]:
+    """Label-set folders and committed files against the rows and markers vouching for them."""
+    problems: list[str] = []
     store = LabelSetStore(spec, ledger)
     store.recover()
     recorded = set()
@@ -94,10 +121,4 @@ def verify_project(spec: "ProjectSpec", ledger: Ledger | None = None) -> VerifyR
             problems.append(
                 f"file {path}: SHA-256 differs from its commit at ledger row {commit.seq}"
             )
-    return VerifyResult(
-        ok=not problems,
-        rows=chain.rows,
-        head=chain.head,
-        first_bad=problems[0] if problems else None,
-        problems=problems,
-    )
+    return problems

@@ -5,6 +5,12 @@ Every append runs in a transaction that first locks the project's head row, so a
 several processes are serialized and each row's ``prev_hash`` is the hash of the row before
 it. Data files that a set of rows describes are tied to them by a commit marker written in
 the same transaction (see ``labelgate.ledger.commit``).
+
+The tables that steer behaviour beside the chain are chained too: setting a commit marker
+appends a ``data_committed`` row and putting an item on the erasure list an
+``erasure_listed`` row, in the same transaction, so ``verify`` can compare them. After each
+transaction that appended rows, the new head is signed and appended to the project's anchor
+file (``labelgate.ledger.anchor``) when the ledger was opened for a project.
 """
 
 import os
@@ -22,6 +28,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from labelgate.errors import LabelgateError
 from labelgate.ledger import schema
+from labelgate.ledger.anchor import Anchor, anchor_for_project
+from labelgate.ledger.events import DATA_COMMITTED, ERASURE_LISTED, ITEM_ERASED
 from labelgate.ledger.hashing import canonical_json, row_hash
 
 if TYPE_CHECKING:
@@ -145,13 +153,26 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-def _to_event(row: sa.Row) -> LedgerEvent:
+def _payload(row: sa.Row) -> dict[str, Any]:
     import json
 
+    try:
+        payload = json.loads(row.payload)
+    except (TypeError, ValueError) as exc:
+        raise LedgerError(
+            f"ledger row {int(row.seq)} ({row.event}): payload is not valid JSON ({exc}); "
+            "the row was edited outside labelgate"
+        ) from None
+    if not isinstance(payload, dict):
+        raise LedgerError(f"ledger row {int(row.seq)} ({row.event}): payload is not an object")
+    return payload
+
+
+def _to_event(row: sa.Row) -> LedgerEvent:
     return LedgerEvent(
         seq=int(row.seq),
         event=row.event,
-        payload=json.loads(row.payload),
+        payload=_payload(row),
         item_id=row.item_id,
         run_id=row.run_id,
         actor=row.actor,
@@ -271,17 +292,26 @@ class LedgerTransaction:
         return appended[0] if appended else None
 
     def set_commit(self, kind: str, key: str, sha256: str, path: str) -> None:
-        """Record that partition ``key`` of ``kind`` now holds the file with ``sha256``."""
+        """Record that partition ``key`` of ``kind`` now holds the file with ``sha256``: the
+        marker and its ``data_committed`` row (nothing when the marker is unchanged)."""
         table = schema.commits
         where = sa.and_(table.c.project == self.project, table.c.kind == kind, table.c.key == key)
+        current = self.connection.execute(sa.select(table.c.sha256, table.c.path).where(where))
+        found = current.first()
+        if found is not None and (found.sha256, found.path) == (sha256, path):
+            return
+        payload = {"kind": kind, "key": key, "sha256": sha256, "path": path}
+        self.append(DATA_COMMITTED, payload)
         values = {"sha256": sha256, "path": path, "seq": self.seq}
-        updated = self.connection.execute(table.update().where(where).values(**values))
-        if updated.rowcount == 0:
+        if found is not None:
+            self.connection.execute(table.update().where(where).values(**values))
+        else:
             self.connection.execute(
                 table.insert().values(project=self.project, kind=kind, key=key, **values)
             )
 
-    def add_erasure(self, item_id: str) -> None:
+    def add_erasure(self, item_id: str, *, actor: str | None = None) -> None:
+        """Put ``item_id`` on the erasure list, with its ``erasure_listed`` row."""
         table = schema.erasures
         exists = self.connection.execute(
             sa.select(table.c.item_id).where(
@@ -289,6 +319,7 @@ class LedgerTransaction:
             )
         ).first()
         if exists is None:
+            self.append(ERASURE_LISTED, {}, item_id=item_id, actor=actor)
             self.connection.execute(
                 table.insert().values(project=self.project, item_id=item_id, seq=self.seq)
             )
@@ -308,16 +339,18 @@ class LedgerTransaction:
 class Ledger:
     """Append-only, hash-chained audit ledger of one project (SQLite file or PostgreSQL)."""
 
-    def __init__(self, url: str, project: str) -> None:
+    def __init__(self, url: str, project: str, anchor: Anchor | None = None) -> None:
         self.url = url
         self.project = project
         self.engine = get_engine(url)
+        self.anchor = anchor
 
     @classmethod
     def for_project(cls, spec: "ProjectSpec") -> "Ledger":
         """URL from env ``LABELGATE_LEDGER_URL``, else ``governance.ledger_url`` of the
-        project file, else the SQLite file ``{project_dir}/ledger.sqlite``."""
-        return cls(ledger_url(spec), spec.name)
+        project file, else the SQLite file ``{project_dir}/ledger.sqlite``; heads anchored
+        in the project's anchor file."""
+        return cls(ledger_url(spec), spec.name, anchor_for_project(spec))
 
     # --- writing ------------------------------------------------------------------------
     @contextmanager
@@ -332,6 +365,9 @@ class Ledger:
                     tx._finish()
         except sa.exc.OperationalError as exc:
             raise LedgerError(f"ledger {self._where()} is not writable: {exc}") from exc
+        if self.anchor is not None and tx.seq != tx._start_seq:
+            self.anchor.record(self.project, tx.seq, tx.hash)  # after the commit: only heads
+            # that exist are anchored
 
     def append(
         self,
@@ -424,10 +460,44 @@ class Ledger:
         return [Commit(r.kind, r.key, r.sha256, r.path, int(r.seq)) for r in rows]
 
     def erased_items(self) -> set[str]:
-        table = schema.erasures
+        """Items on the erasure list or erased according to the chain (so deleting a row of
+        the ``erasures`` table brings nothing back)."""
+        table, events = schema.erasures, schema.events
         with self.engine.connect() as connection:
             query = sa.select(table.c.item_id).where(table.c.project == self.project)
-            return set(connection.execute(query).scalars())
+            listed = set(connection.execute(query).scalars())
+            chained = sa.select(events.c.item_id).where(
+                events.c.project == self.project,
+                events.c.event.in_([ERASURE_LISTED, ITEM_ERASED]),
+            )
+            return listed | {i for i in connection.execute(chained).scalars() if i is not None}
+
+    def erasure_list(self) -> dict[str, int]:
+        """The ``erasures`` table as it is: item id -> ledger row it was listed at."""
+        table = schema.erasures
+        with self.engine.connect() as connection:
+            query = sa.select(table.c.item_id, table.c.seq).where(table.c.project == self.project)
+            return {row.item_id: int(row.seq) for row in connection.execute(query)}
+
+    def last_seq(self) -> int:
+        """The highest row number in the chain (0 while empty), whatever the head says."""
+        table = schema.events
+        query = sa.select(sa.func.max(table.c.seq)).where(table.c.project == self.project)
+        with self.engine.connect() as connection:
+            return int(connection.execute(query).scalar_one() or 0)
+
+    def hashes_at(self, seqs: Sequence[int]) -> dict[int, str]:
+        """The hash of each existing row among ``seqs``."""
+        table, found = schema.events, {}
+        wanted = sorted(set(seqs))
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), _DEDUP_QUERY_CHUNK):
+                chunk = wanted[start : start + _DEDUP_QUERY_CHUNK]
+                query = sa.select(table.c.seq, table.c.hash).where(
+                    table.c.project == self.project, table.c.seq.in_(chunk)
+                )
+                found.update({int(r.seq): r.hash for r in connection.execute(query)})
+        return found
 
     def verify(self) -> VerifyResult:
         """Walk the chain from the first row: recompute each hash, check each link and the
@@ -465,6 +535,10 @@ class Ledger:
                 )
                 if digest != row.hash:
                     problems.append(f"row {seq}: content does not match its hash (tampered)")
+                try:
+                    _payload(row)
+                except LedgerError as exc:
+                    problems.append(f"row {seq}: {exc}")
                 prev_hash, expected_seq = row.hash, seq + 1
                 if len(problems) >= 20:
                     break
