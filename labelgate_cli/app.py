@@ -21,6 +21,7 @@ from labelgate_cli.image_commands import register as register_image_commands
 from labelgate_cli.instance import get_instance
 from labelgate_cli.models import register as register_models
 from labelgate_cli.projects import resolve_project
+from labelgate_cli.trust import register as register_trust
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 review_app = typer.Typer(
@@ -293,6 +294,7 @@ def demo(
 
 
 register_governance(app)  # verify, label-sets, approve, reject, release, trace, erase
+register_trust(app)  # identities show / accept (issue 12)
 register_image_commands(app)  # export-images
 register_models(app)  # models list, train, promote, relabel
 

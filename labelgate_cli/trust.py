@@ -1,0 +1,73 @@
+"""``labelgate identities`` commands: which identities file the project has in force."""
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from labelgate.errors import LabelgateError
+from labelgate.governance.identities_pin import accept_identities, current_pin
+from labelgate.identities import identities_path
+from labelgate.ledger import Ledger
+from labelgate_cli.projects import resolve_project
+
+console = Console()
+err = Console(stderr=True)
+
+identities_app = typer.Typer(
+    help="The identities file a project has in force (pinned in its ledger).",
+    no_args_is_help=True,
+)
+
+ProjectArg = Annotated[str, typer.Argument(help="Project file (YAML) or project name.")]
+
+
+def _fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+@identities_app.command("show")
+def show(project: ProjectArg) -> None:
+    """The pinned identities file (SHA-256, ledger row, roster) and the configured one."""
+    try:
+        spec = resolve_project(project)
+        pin = current_pin(Ledger.for_project(spec))
+    except LabelgateError as exc:
+        _fail(str(exc))
+        return
+    console.print(f"configured: {identities_path(spec) or '(none)'}")
+    if pin is None:
+        console.print("in force: nothing pinned yet (the first review import or decision pins)")
+        return
+    console.print(f"in force: SHA-256 {pin.sha256} ({pin.path}), ledger row {pin.seq}")
+    for name, roles in sorted(pin.roster.items()):
+        console.print(f"  {name}: {', '.join(roles) or '-'}")
+
+
+@identities_app.command("accept")
+def accept(
+    project: ProjectArg,
+    as_name: Annotated[
+        str, typer.Option("--as", help="A steward of the identities file in force.")
+    ],
+) -> None:
+    """Bring the configured identities file into force (a ledger event); only a steward of
+    the file in force may."""
+    try:
+        spec = resolve_project(project)
+        row = accept_identities(spec, actor=as_name)
+    except LabelgateError as exc:
+        _fail(str(exc))
+        return
+    if row is None:
+        console.print("the configured identities file is already the one in force")
+        return
+    console.print(
+        f"identities file {row.payload['path']} (SHA-256 {row.payload['sha256'][:12]}) is now "
+        f"in force for {spec.name} (ledger row {row.seq}, by {row.actor})"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(identities_app, name="identities")
