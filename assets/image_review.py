@@ -103,7 +103,7 @@ def build_image_review_assets(project: ImageProjectAssets) -> list[dg.AssetsDefi
         gold = data.import_gold()
         imported = [{"file": "gold", "rows": gold.rows}] if gold else []
         for file in config.files:
-            result = data.import_review_file(file)
+            result = data.import_review_file(file, reviewer=config.reviewer)
             context.log.info(f"imported {result.rows} reviews from {file}")
             imported.append({"file": file, "rows": result.rows})
         reviewed = data.reviewed()

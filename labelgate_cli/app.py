@@ -206,6 +206,10 @@ def review_import(
         ),
     ],
     encoder: EncoderOpt = Encoder.minilm,
+    reviewer: Annotated[
+        str | None,
+        typer.Option(help="Who made YOLO-txt / COCO labels (an identity of the project)."),
+    ] = None,
 ) -> None:
     """Import review decisions; a file with any bad row is refused whole."""
     from labelgate_cli.runner import import_reviews
@@ -216,7 +220,11 @@ def review_import(
             if not file.exists():
                 _fail(f"review file {file} does not exist")
         import_reviews(
-            spec, [str(f) for f in files], instance=get_instance(), encoder=_encoder(encoder)
+            spec,
+            [str(f) for f in files],
+            instance=get_instance(),
+            encoder=_encoder(encoder),
+            reviewer=reviewer,
         )
         reviewed = project_data(spec).reviewed()
         console.print(

@@ -210,10 +210,13 @@ def test_erin_cannot_approve_her_own_labels_however_spelled(
     assert result.label_set.status == "approved"
 
 
-def test_erin_cannot_approve_through_the_dagster_job(spec: ProjectSpec, tmp_path: Path) -> None:
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_erin_cannot_approve_through_the_dagster_job(
+    spec: ProjectSpec, tmp_path: Path, variant: str
+) -> None:
     import dagster as dg
 
-    ProjectData(spec).import_review_file(_review_file("ERIN", tmp_path))
+    ProjectData(spec).import_review_file(_review_file(variant, tmp_path))
     version = _publish_reviewed(spec)
     with dg.instance_for_test() as instance:
         for as_name in ("erin", "Erin", "ｅｒｉｎ", "erin@bank.example"):
@@ -225,6 +228,27 @@ def test_erin_cannot_approve_through_the_dagster_job(spec: ProjectSpec, tmp_path
     refusals = ledger.events(event=APPROVAL_REFUSED)
     assert [e.actor for e in refusals] == ["erin"] * 4  # recorded as the canonical identity
     assert all("four-eyes" in " ".join(e.payload["refused_because"]) for e in refusals)
+
+
+def test_review_import_on_the_cli_stores_the_canonical_identity(
+    spec: ProjectSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    (tmp_path / "dagster_home").mkdir()
+    path = _review_file("ls_email", tmp_path)
+    project = str(spec.spec_path)
+    result = CliRunner().invoke(
+        app, ["review", "import", project, str(path), "--encoder", "hashing"]
+    )
+    assert result.exit_code == 0, result.output
+    assert set(ProjectData(spec).reviews.all_reviews()["reviewer"]) == {"erin"}
+    decisions = Ledger.for_project(spec).events(event=REVIEW_DECISION)
+    assert {e.actor for e in decisions} == {"erin"}
+    bad = _csv(tmp_path / "bad.csv", [("c3", "card_fraud", "\u0435rin")])
+    refused = CliRunner().invoke(
+        app, ["review", "import", project, str(bad), "--encoder", "hashing"]
+    )
+    assert refused.exit_code == 2 and "looks like identity 'erin'" in refused.output
 
 
 @pytest.mark.parametrize(
