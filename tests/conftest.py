@@ -50,6 +50,9 @@ def write_project(folder: Path, source: Path, **overrides: Any) -> Path:
     data = yaml.safe_load(DEMO_PROJECT.read_text(encoding="utf-8"))
     data["source"]["path"] = str(source)
     data["storage"] = str(folder / "store")
+    identities = (data.get("governance") or {}).get("identities")
+    if identities:  # the demo's identities file, wherever the project file is written
+        data["governance"]["identities"] = str((DEMO_PROJECT.parent / identities).resolve())
     data["review"].update(
         {"folder": str(folder / "reviews"), "calibration_size": 120, "uncertain_size": 30}
     )

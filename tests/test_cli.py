@@ -107,9 +107,9 @@ def test_bad_review_file_is_refused_with_every_bad_row(
     bad = tmp_path / "bad.csv"
     bad.write_text(
         "item_id,label,reviewer\n"
-        f"{queue['item_id'][0]},card_fraud,ana\n"
-        f"{queue['item_id'][1]},wrong_class,ana\n"
-        "ffffffffffffffff,card_fraud,ana\n",
+        f"{queue['item_id'][0]},card_fraud,alice\n"
+        f"{queue['item_id'][1]},wrong_class,alice\n"
+        "ffffffffffffffff,card_fraud,alice\n",
         encoding="utf-8",
     )
     out = invoke(cli, "review", "import", project_file, bad, *HASHING, ok=False)

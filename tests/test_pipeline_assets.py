@@ -191,9 +191,9 @@ def test_bad_review_file_is_refused_whole(pipeline: Pipeline, tmp_path: Path) ->
     bad = tmp_path / "bad.csv"
     bad.write_text(
         "item_id,label,reviewer\n"
-        f"{good_id},card_fraud,ana\n"
-        "0000000000000000,card_fraud,ana\n"
-        f"{queue['item_id'].iloc[1]},not_a_class,ana\n"
+        f"{good_id},card_fraud,alice\n"
+        "0000000000000000,card_fraud,alice\n"
+        f"{queue['item_id'].iloc[1]},not_a_class,alice\n"
         f"{queue['item_id'].iloc[2]},loan_inquiry,\n",
         encoding="utf-8",
     )
