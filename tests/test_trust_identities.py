@@ -334,3 +334,13 @@ def _accepted_auto() -> pd.DataFrame:
             "run_id": "run-a",
         }
     )
+
+
+def test_an_unsafe_actor_is_refused_and_logged_escaped(spec: ProjectSpec) -> None:
+    version = publish_label_set(spec, _accepted_auto()).label_set.version
+    for actor in ('=HYPERLINK("x")', "dana\n", "d" * 250):
+        with pytest.raises(ApprovalRefused):
+            decide(spec, version, actor=actor)
+    logged = [e.actor or "" for e in Ledger.for_project(spec).events(event=APPROVAL_REFUSED)]
+    assert len(logged) == 3 and all(len(a) <= 64 and "\n" not in a for a in logged)
+    assert not any(a.startswith("=") for a in logged)

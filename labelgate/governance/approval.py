@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal
 
 from labelgate.errors import LabelgateError
 from labelgate.governance.identities_pin import identities_in_force
-from labelgate.identities import STEWARD, Identities, IdentityError
+from labelgate.identities import MAX_NAME_LENGTH, STEWARD, Identities, IdentityError, name_problem
 from labelgate.label_sets import LabelSet, LabelSetStore
 from labelgate.label_sets.store import status_by_version
 from labelgate.ledger import Ledger
@@ -98,6 +98,8 @@ def decide(
             if identities is None
             else f"{actor!r} is not in the identities file {identities.source}: {exc}"
         )
+        if name_problem(actor) is not None:  # logged escaped and short, never as written
+            actor = ascii(actor)[:MAX_NAME_LENGTH]
     if identity is not None and not identity.has_role(STEWARD):
         roles = ", ".join(identity.roles) or "none"
         problems.append(f"{actor} has role(s) {roles}; deciding on a label set needs {STEWARD}")
