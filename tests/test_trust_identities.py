@@ -344,3 +344,34 @@ def test_an_unsafe_actor_is_refused_and_logged_escaped(spec: ProjectSpec) -> Non
     logged = [e.actor or "" for e in Ledger.for_project(spec).events(event=APPROVAL_REFUSED)]
     assert len(logged) == 3 and all(len(a) <= 64 and "\n" not in a for a in logged)
     assert not any(a.startswith("=") for a in logged)
+
+
+@pytest.mark.parametrize("stored", ["ERIN", "\u0435rin", "erin@bank.example", "7"])
+def test_four_eyes_compares_identities_for_names_stored_before_issue_12(
+    spec: ProjectSpec, stored: str
+) -> None:
+    """Reviews stored as written by an older labelgate still count as erin's."""
+    frame = _accepted_auto().assign(
+        source=["human", "auto", "auto", "auto"],
+        reviewer=[stored, None, None, None],
+    )
+    reviews = frame.iloc[:1].assign(
+        purpose="calibration",
+        reviewed_at="2026-01-01T00:00:00+00:00",
+        review_file="/old/round1.csv",
+        review_file_sha256="e" * 64,
+    )[
+        [
+            "item_id",
+            "label",
+            "reviewer",
+            "purpose",
+            "reviewed_at",
+            "review_file",
+            "review_file_sha256",
+        ]
+    ]
+    record_reviews(Ledger.for_project(spec), reviews, run_id="old-import")
+    version = publish_label_set(spec, frame).label_set.version
+    with pytest.raises(ApprovalRefused, match=r"erin reviewed 1 item\(s\)"):
+        decide(spec, version, actor="erin")
