@@ -171,6 +171,10 @@ class Identities:
     def names(self) -> list[str]:
         return sorted(self._by_name)
 
+    def members(self) -> list[Identity]:
+        """Every identity, by name."""
+        return [self._by_name[n] for n in sorted(self._by_name)]
+
     def resolve(self, written: str) -> Identity:
         """The identity a name, e-mail or id as written in a file stands for; raises
         ``IdentityError`` naming why it stands for none."""

@@ -57,10 +57,7 @@ class Pin:
 
 
 def _roster(identities: Identities) -> list[dict[str, Any]]:
-    return [
-        {"name": n, "roles": list(identities.get(n).roles)}  # type: ignore[union-attr]
-        for n in identities.names()
-    ]
+    return [{"name": i.name, "roles": list(i.roles)} for i in identities.members()]
 
 
 def _payload(identities: Identities, **extra: Any) -> dict[str, Any]:
@@ -132,7 +129,7 @@ def accept_identities(spec: "ProjectSpec", *, actor: str) -> LedgerEvent | None:
     the roster in force (any steward of the new file at first use). None when the file is
     already the one in force."""
     identities = load_identities(spec)
-    if not any(STEWARD in (identities.get(n).roles or ()) for n in identities.names()):  # type: ignore[union-attr]
+    if not any(i.has_role(STEWARD) for i in identities.members()):
         raise IdentityError(
             f"identities file {identities.source} names no {STEWARD}; nobody could approve"
         )
