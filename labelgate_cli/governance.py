@@ -45,8 +45,9 @@ def verify(project: ProjectArg) -> None:
         return
     if result.ok:
         console.print(
-            f"[bold green]ok[/]: {result.rows} ledger rows, chain intact, every label set and "
-            f"committed file matches; ledger head [bold]{result.head}[/]"
+            f"[bold green]ok[/]: {result.rows} ledger rows, chain intact and anchored, every "
+            "label set, committed file, commit marker and erasure matches; ledger head "
+            f"[bold]{result.head}[/]"
         )
         return
     err.print(f"[bold red]verification failed[/]: {result.first_bad}", soft_wrap=True)

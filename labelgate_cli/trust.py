@@ -69,5 +69,30 @@ def accept(
     )
 
 
+ledger_app = typer.Typer(help="The project's audit ledger.", no_args_is_help=True)
+
+
+@ledger_app.command("adopt")
+def adopt(
+    project: ProjectArg,
+    as_name: Annotated[str, typer.Option("--as", help="A steward of the project.")],
+) -> None:
+    """Bring a ledger written before signed anchors and chained commit markers / erasures
+    under them (once; the chain and files must verify first)."""
+    from labelgate.governance.adopt import adopt_ledger
+
+    try:
+        spec = resolve_project(project)
+        row = adopt_ledger(spec, actor=as_name)
+    except LabelgateError as exc:
+        _fail(str(exc))
+        return
+    console.print(
+        f"adopted the ledger of {spec.name} at row {row.seq} ({row.payload['commit_markers']} "
+        f"commit markers, {row.payload['erasures']} erasures chained; head anchored)"
+    )
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(identities_app, name="identities")
+    app.add_typer(ledger_app, name="ledger")

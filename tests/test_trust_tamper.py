@@ -276,3 +276,69 @@ def test_anchor_key_location_is_configurable(
     assert key.is_file() and key.with_name("k.pem.pub").is_file() and file.is_file()
     assert not (spec.project_dir / "keys").exists()
     assert verify_project(spec).ok
+
+
+# --- a ledger written before issue 12 -----------------------------------------------------
+
+
+def test_a_ledger_from_before_issue_12_is_adopted_once(make_project: ProjectFactory) -> None:
+    from labelgate.ids import sha256_file
+    from labelgate.ledger import ledger_url
+    from labelgate.ledger.events import GOVERNANCE_ADOPTED
+
+    spec = make_project(governance={"identities": str(IDENTITIES)})
+    legacy = Ledger(ledger_url(spec), spec.name)  # as the old code wrote it: no anchor
+    items = _build_items()
+    tables = ProjectData(spec).tables
+    tables.write(RAW_ITEMS, items, "b1")
+    path = tables.path(RAW_ITEMS, "b1")
+    legacy.append_many(ingest_rows(items, "s" * 64))
+    with legacy.engine.begin() as db:  # a marker and an erasure without chained rows
+        seq = legacy.last_seq()
+        db.execute(
+            ledger_schema.commits.insert().values(
+                project=spec.name,
+                kind="table",
+                key="raw_items/b1",
+                sha256=sha256_file(path),
+                path=str(path),
+                seq=seq,
+            )
+        )
+        db.execute(
+            ledger_schema.erasures.insert().values(project=spec.name, item_id="gone", seq=seq)
+        )
+    state = State(spec, Ledger.for_project(spec), items)
+    _named(state, "has no data_committed row", "holds no signed anchor", "without an erasure row")
+
+    project = str(spec.spec_path)
+    refused = CliRunner().invoke(app, ["ledger", "adopt", project, "--as", "alice"])
+    assert refused.exit_code == 2 and "not a steward" in refused.output
+    adopted = CliRunner().invoke(app, ["ledger", "adopt", project, "--as", "dana"])
+    assert adopted.exit_code == 0, adopted.output
+    assert verify_project(spec).ok, verify_project(spec).problems
+    (row,) = state.ledger.events(event=GOVERNANCE_ADOPTED)
+    assert row.payload == {"commit_markers": 1, "erasures": 1} and row.actor == "dana"
+    again = CliRunner().invoke(app, ["ledger", "adopt", project, "--as", "dana"])
+    assert again.exit_code == 2 and "adoption happens once" in again.output
+    with state.ledger.engine.begin() as db:  # cut the adoption: the anchor still names it
+        db.execute(sa.delete(EVENTS).where(EVENTS.c.project == spec.name, EVENTS.c.seq >= row.seq))
+        db.execute(
+            sa.update(HEADS)
+            .where(HEADS.c.project == spec.name)
+            .values(seq=row.seq - 1, hash=row.prev_hash)
+        )
+    _named(state, "deleted from the end and the head set back")
+
+
+def _build_items() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "item_id": [f"item{i:03d}" for i in range(3)],
+            "text": ["a", "b", "c"],
+            "batch": "b1",
+            "source_file": "inbox.csv",
+            "source_row": range(3),
+            "source_id": None,
+        }
+    )

@@ -310,6 +310,12 @@ class LedgerTransaction:
                 table.insert().values(project=self.project, kind=kind, key=key, **values)
             )
 
+    def set_commit_seq(self, kind: str, key: str) -> None:
+        """Point marker ``(kind, key)`` at the last row appended (its ``data_committed``)."""
+        table = schema.commits
+        where = sa.and_(table.c.project == self.project, table.c.kind == kind, table.c.key == key)
+        self.connection.execute(table.update().where(where).values(seq=self.seq))
+
     def add_erasure(self, item_id: str, *, actor: str | None = None) -> None:
         """Put ``item_id`` on the erasure list, with its ``erasure_listed`` row."""
         table = schema.erasures

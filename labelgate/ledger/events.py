@@ -25,3 +25,4 @@ IDENTITIES_PINNED = "identities_pinned"  # the identities file in force at first
 IDENTITIES_ACCEPTED = "identities_accepted"  # a steward accepted a changed identities file
 ERASURE_LISTED = "erasure_listed"  # an item went on the erasure list (before item_erased)
 DATA_COMMITTED = "data_committed"  # a commit marker (kind, key) -> file sha256 was set
+GOVERNANCE_ADOPTED = "governance_adopted"  # a pre-issue-12 ledger brought under the above
