@@ -205,6 +205,7 @@ def anchor_problems(ledger: Ledger) -> list[str]:
     if last > anchored:
         problems.append(
             f"anchor: ledger rows {anchored + 1}..{last} come after the last signed anchor "
-            f"(row {anchored}): appended without the project key"
+            f"(row {anchored}): appended without the project key, or by a run killed between "
+            "its commit and its anchor (then the next commit anchors them)"
         )
     return problems
