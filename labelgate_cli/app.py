@@ -20,6 +20,7 @@ from labelgate_cli.governance import register as register_governance
 from labelgate_cli.image_commands import register as register_image_commands
 from labelgate_cli.instance import get_instance
 from labelgate_cli.models import register as register_models
+from labelgate_cli.output import fail, literal
 from labelgate_cli.projects import resolve_project
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
@@ -55,8 +56,7 @@ EncoderOpt = Annotated[
 
 
 def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(2)
+    fail(message, 2, console=err)
 
 
 def _encoder(kind: Encoder):  # type: ignore[no-untyped-def]  # resources import Dagster lazily
@@ -66,7 +66,7 @@ def _encoder(kind: Encoder):  # type: ignore[no-untyped-def]  # resources import
 
 
 def status_table(status: ProjectStatus) -> Table:
-    table = Table(title=f"labelgate · {status.project}", show_header=False)
+    table = Table(title=f"labelgate · {literal(status.project)}", show_header=False)
     table.add_column("what", style="bold")
     table.add_column("value", justify="right")
     gate = status.gate
@@ -98,9 +98,9 @@ def status_table(status: ProjectStatus) -> Table:
             ("reviews still needed", gate.reviews_needed),
         ]
     for name, value in rows:
-        table.add_row(name, str(value))
+        table.add_row(name, literal(value))
     if gate is not None and gate.reason:
-        table.caption = gate.reason
+        table.caption = literal(gate.reason)
     return table
 
 
@@ -184,7 +184,7 @@ def review_export(
             if not source.is_file():
                 _fail(f"queue file {source} is missing: run the project again")
             shutil.copyfile(source, out / name)
-            console.print(f"wrote [bold]{out / name}[/]")
+            console.print(f"wrote [bold]{literal(out / name)}[/]")
         queue = data.tables.read(REVIEW_QUEUE)
         console.print(
             f"{len(queue)} items to review "
@@ -220,7 +220,7 @@ def review_import(
         reviewed = project_data(spec).reviewed()
         console.print(
             f"imported; {len(reviewed)} items now have a human decision. "
-            f"Run [bold]labelgate run {project}[/] to re-label and re-gate."
+            f"Run [bold]labelgate run {literal(project)}[/] to re-label and re-gate."
         )
     except ReviewFileError as exc:
         _fail(str(exc))
@@ -255,7 +255,7 @@ def demo(
             rounds=rounds,
             error_rate=error_rate,
             seed=seed,
-            on_step=lambda text: console.print(f"[dim]·[/] {text}"),
+            on_step=lambda text: console.print(f"[dim]·[/] {literal(text)}"),
         )
     except LabelgateError as exc:
         _fail(str(exc))
@@ -288,7 +288,7 @@ def demo(
         demo_images_step(console, get_instance(), _encoder(encoder), _fail)
     console.print(
         f"Dagster UI on the same instance: [bold]make ui[/] (DAGSTER_HOME="
-        f"{get_instance().root_directory})"
+        f"{literal(get_instance().root_directory)})"
     )
 
 
