@@ -11,16 +11,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from labelgate.errors import LabelgateError, ReviewFileError
-from labelgate.export import export_frame
-from labelgate.governance.export import governed_export
 from labelgate.images.project import project_data, source_batch_keys
-from labelgate.project import ACCEPTED_LABELS, REVIEW_QUEUE, ProjectData
+from labelgate.project import REVIEW_QUEUE, ProjectData
 from labelgate.status import ProjectStatus, project_status
 from labelgate_cli.governance import register as register_governance
 from labelgate_cli.image_commands import register as register_image_commands
 from labelgate_cli.instance import get_instance
 from labelgate_cli.models import register as register_models
-from labelgate_cli.output import fail, literal
+from labelgate_cli.output import fail, literal, redaction_line
 from labelgate_cli.projects import resolve_project
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
@@ -43,6 +41,13 @@ class ExportFormat(StrEnum):
     csv = "csv"
     parquet = "parquet"
     labelstudio = "labelstudio"
+
+
+class ExportStatus(StrEnum):
+    accepted = "accepted"
+    all = "all"
+    queued = "queued"
+    pending = "pending"
 
 
 class QueueFormat(StrEnum):
@@ -146,18 +151,38 @@ def status(project: ProjectArg) -> None:
 @app.command("export")
 def export_labels(
     project: ProjectArg,
-    format: Annotated[ExportFormat, typer.Option("--format", help="Output format.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder to write into.")],
+    format: Annotated[ExportFormat, typer.Option("--format", help="Output format.")] = (
+        ExportFormat.csv
+    ),
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder to write into (default: the project's exports/)."),
+    ] = None,
+    status: Annotated[
+        ExportStatus,
+        typer.Option(
+            "--status",
+            help="accepted: the accepted labels; all: every item with its proposed label and "
+            "its status (accepted, queued, pending); queued or pending: only those items.",
+        ),
+    ] = ExportStatus.accepted,
+    all_items: Annotated[
+        bool, typer.Option("--all", help="Same as --status all.", show_default=False)
+    ] = False,
 ) -> None:
-    """Export the accepted labels with their text."""
+    """Export labels with their text and your own ids (source_id): the accepted labels, or
+    the proposed labels of all items with their status. CSV by default."""
+    from labelgate_cli.export_command import export_selection
+
     try:
-        data = ProjectData(resolve_project(project))
-        if not data.tables.exists(ACCEPTED_LABELS):
-            _fail(f"project {data.spec.name} has no accepted labels yet: run it first")
-        frame = export_frame(data.tables.read(ACCEPTED_LABELS), data.items())
-        name = f"{data.spec.name}_accepted_labels"  # PII-gated and recorded in the ledger:
-        result = governed_export(data.spec, frame, out, format.value, name, what="export")
-        console.print(f"wrote {result.rows} labels to [bold]{result.path}[/]")
+        spec = resolve_project(project)
+        chosen = ExportStatus.all if all_items else status
+        result, counts = export_selection(spec, chosen.value, format.value, out)
+        shown = ", ".join(f"{k}: {v}" for k, v in counts.items())
+        console.print(
+            f"wrote {result.rows} labels ({literal(shown)}) to [bold]{literal(result.path)}[/]"
+        )
+        console.print(redaction_line(result.redactions), markup=False, highlight=False)
     except LabelgateError as exc:
         _fail(str(exc))
 

@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
+from labelgate.pii import RedactionReport
+
 err = Console(stderr=True)
 
 
@@ -31,3 +33,11 @@ def fail(message: str, code: int = 2, *, console: Console | None = None) -> NoRe
     """Print ``error: <message>`` on stderr, literally, and exit with ``code``."""
     (console or err).print(error_text(message), highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def redaction_line(report: RedactionReport) -> str:
+    """``PII: 3 cells redacted (EMAIL: 2, PHONE: 1)``, or that none were."""
+    if not report.texts:
+        return "PII: 0 cells redacted"
+    kinds = ", ".join(f"{kind}: {n}" for kind, n in report.as_dict().items())
+    return f"PII: {report.texts} cell(s) redacted ({kinds})"
