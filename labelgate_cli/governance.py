@@ -15,6 +15,7 @@ from labelgate.governance.trace import describe, trace_item
 from labelgate.governance.verify import verify_project
 from labelgate.label_sets import LabelSetStore
 from labelgate.ledger import Ledger
+from labelgate.ledger.events import EXPORT_MADE
 from labelgate.spec import ProjectSpec, load_project
 from labelgate_cli.output import fail, literal
 from labelgate_cli.projects import resolve_project
@@ -136,7 +137,12 @@ def release(
     except LabelgateError as exc:
         _fail(str(exc))
         return
-    console.print(f"released to [bold]{path}[/]; PII redacted: {redactions or 'none found'}")
+    made = Ledger.for_project(spec).events(event=EXPORT_MADE)
+    cells = made[-1].payload.get("redacted_cells", "?") if made else "?"
+    console.print(
+        f"released to [bold]{literal(path)}[/]; PII: {cells} cell(s) redacted "
+        f"({literal(redactions or 'none found')})"
+    )
 
 
 def _find_project(item_id: str, project: str | None) -> ProjectSpec:

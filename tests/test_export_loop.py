@@ -196,3 +196,25 @@ def test_errors_print_literally(cli: CliRunner, tmp_path: Path) -> None:
     )
     out = invoke(cli, "status", bad, code=2)
     assert "name: String should match pattern '^[a-z][a-z0-9_]{0,62}$'" in out
+
+
+def test_export_says_how_many_cells_were_redacted(
+    cli: CliRunner, tmp_path: Path, corpus: CorpusFiles
+) -> None:
+    project_file = write_project(tmp_path, corpus.inbox)  # governance.pii: redact
+    invoke(cli, "run", project_file, *HASHING)
+    said = invoke(cli, "export", project_file, "--all", "--out", tmp_path / "out")
+    frame = pd.read_csv(tmp_path / "out" / "complaints_all_items.csv", dtype=str)
+    redacted = int(frame["text"].str.contains(r"\[(?:EMAIL|PHONE|CARD_NUMBER|IBAN|US_SSN|"
+                                              r"DATE_OF_BIRTH|PERSON_NAME)\]").sum())  # fmt: skip
+    assert redacted > 20
+    assert f"PII: {redacted} cell(s) redacted (" in " ".join(said.split())
+    from labelgate.ledger import Ledger
+    from labelgate.ledger.events import EXPORT_MADE
+    from labelgate.spec import load_project
+
+    [made] = Ledger.for_project(load_project(project_file)).events(event=EXPORT_MADE)
+    assert made.payload["redacted_cells"] == redacted
+    assert made.payload["status_counts"] == frame["status"].value_counts().to_dict() | {
+        s: 0 for s in ("accepted",) if s not in set(frame["status"])
+    }
