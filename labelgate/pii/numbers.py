@@ -9,9 +9,9 @@ in ordinary text (amounts, order and invoice numbers, product codes, dates) are 
 - IBANs: a country of the ISO 13616 registry, that country's exact length, and the mod-97
   check, taken whole in groups separated by spaces or dashes (``BE68 5390 0754 7034``);
 - SSNs: the SSA's never-issued areas, groups and serials;
-- phones: 9 to 15 digits in a phone layout (``+`` country code, ``(area)``, a grouped
-  national number starting with the trunk ``0``, or US ``NXX-NXX-XXXX``), or any such
-  digits right after a phone cue ("call", "mobile", "tel", ...).
+- phones: 9 to 15 digits in a phone layout (``+`` country code, ``(area)``, a national
+  number of 10 or 11 digits in groups starting with the trunk ``0``, or US
+  ``NXX-NXX-XXXX``), or any such digits right after a phone cue ("call", "mobile", ...).
 """
 
 import re
@@ -165,17 +165,23 @@ def ssns(text: str) -> Iterator[Finding]:
 
 _PHONE = re.compile(
     r"(?<![\w+#/.,-])(?:\+\d{1,3}[ .-]?)?(?:\(0\)[ ]?)?(?:\(\d{2,5}\)[ .-]?)?"
-    r"\d{2,5}(?:[ .-]?\d{2,5}){1,4}(?![\w]|[.,/-]\d)"
+    r"\d{1,5}(?:[ .-]?\d{2,5}){1,4}(?![\w]|[.,/-]\d)"
 )
 _PHONE_LAYOUT = re.compile(
-    r"\+\d"  # international
+    r"\+\d|00[1-9]\d{0,2}[ .-]\d"  # international
     r"|\(\d"  # (area code)
-    r"|0[1-9]\d{1,4}[ .-]\d{5,8}$|0[1-9]\d{1,3}[ .-]\d{3,4}[ .-]\d{3,4}$"  # trunk 0, grouped
     r"|[2-9]\d{2}([-. ])[2-9]\d{2}\1\d{4}$"  # NANP NXX-NXX-XXXX
 )
+_TRUNK = re.compile(r"0[1-9]\d*[ .-]\d")  # a national number: trunk 0, in groups
 _PHONE_CUE = re.compile(
     r"(?i)(?:\bcall|phone|\btel\b|telephone|mobile|\bcell|\bring\b|\btext\b|\bsms\b|whatsapp"
-    r"|\bfax\b|reach me|contact|my number|number to reach|\bmob\b)[^.!?\n]{0,25}$"
+    r"|\bfax\b|reach me|contact|my number|number to reach|\bmob\b|\btel\.|\bph\.)"
+    r"[^.!?\n]{0,25}$"
+)
+# A number named as something else is not a phone unless a phone cue says so.
+_ID_CUE = re.compile(
+    r"(?i)\b(?:case|ticket|order|invoice|ref|reference|account|customer|id|no\.|number|#)"
+    r"\W{0,3}$"
 )
 
 
@@ -184,6 +190,9 @@ def phones(text: str) -> Iterator[Finding]:
         digits = re.sub(r"\D", "", m.group())
         if not 9 <= len(digits) <= 15:
             continue
-        if _PHONE_LAYOUT.match(m.group()) or _PHONE_CUE.search(text[max(0, m.start() - 40) :
-                                                                   m.start()]):  # fmt: skip
+        before = text[max(0, m.start() - 40) : m.start()]
+        layout = bool(_PHONE_LAYOUT.match(m.group())) or (
+            len(digits) in (10, 11) and bool(_TRUNK.match(m.group()))
+        )
+        if _PHONE_CUE.search(before) or (layout and not _ID_CUE.search(before)):
             yield Finding(PHONE, m.start(), m.end())

@@ -27,6 +27,7 @@ in priority order (``RECOGNIZERS``), the first wins.
 import re
 from collections.abc import Callable, Iterator
 
+from labelgate.pii.common_words import COMMON_WORDS
 from labelgate.pii.kinds import (
     CARD,
     DATE_OF_BIRTH,
@@ -64,6 +65,8 @@ _OBFUSCATED_EMAIL = re.compile(
     rf"{_AT}[\w-]+(?:{_DOT}[\w-]+)*{_DOT}{_TLD}(?![\w@]|\.\w)"
 )
 _SPELLED = re.compile(r"(?i)\bat\b|\bdot\b|[\[({](?:at|dot)[\])}]")
+_BRACKET_AT = re.compile(r"(?i)[\[({]at[\])}]")
+_SPELLED_DOT = re.compile(r"(?i)\bdot\b")
 _MONTHS = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
@@ -125,8 +128,8 @@ _WEAK_NAME_CUE = re.compile(
 )
 _SIGNOFF = re.compile(
     rf"(?i)(?:thanks|thank you|thanks in advance|cheers|many thanks|regards|kind regards|"
-    rf"appreciate (?:your|ur|u) help|thx|best)\s*[,!.-]?\s+({_NAME_TOKEN}(?:\s+{_NAME_TOKEN})?)"
-    r"\W*$"
+    rf"appreciate (?:your|ur|u) help|thx|(?:^|(?<=[.!?,\n])\s*)best)"  # not "the best deals"
+    rf"\s*[,!.-]?\s+({_NAME_TOKEN}(?:\s+{_NAME_TOKEN})?)\W*$"
 )
 _DASH_SIGNOFF = re.compile(rf"(?:^|\s)[-–]\s*({_NAME_TOKEN}(?:\s+{_NAME_TOKEN})?)\W*$")
 # One or two words alone after the last sentence (or a redaction), before trailing emoji.
@@ -134,8 +137,12 @@ _LAST_LINE_NAME = re.compile(
     rf"(?:[.!?\]]\s+|\n)({_NAME_TOKEN}(?:\s+{_NAME_TOKEN})?)\W*$"
     rf"|\d\s+({_NAME_TOKEN}\s+{_NAME_TOKEN})\W*$"  # right after a number (an IBAN, a phone)
 )
-# "this is sophie rossi." in an all-lower-case text: exactly two words, then punctuation.
-_LOWER_WEAK_CUE = re.compile(rf"(?:this is|i am|i'm)\s+({_NAME_TOKEN}\s+{_NAME_TOKEN})(?=[.,!?]|$)")
+# "this is sophie rossi." in an all-lower-case text: exactly two words, then punctuation or a
+# word that goes on introducing oneself ("calling", "from").
+_LOWER_WEAK_CUE = re.compile(
+    rf"(?:this is|i am|i'm)\s+({_NAME_TOKEN}\s+{_NAME_TOKEN})"
+    r"(?=[.,!?]|$|\s+(?:calling|writing|speaking|here|from)\b)"
+)
 _CLOSINGS = frozenset(
     [
         "thanks",
@@ -162,8 +169,19 @@ def _emails(text: str) -> Iterator[Finding]:
     for m in _EMAIL.finditer(text):
         yield Finding(EMAIL, m.start(), m.end())
     for m in _OBFUSCATED_EMAIL.finditer(text):
-        if _SPELLED.search(m.group()):  # plain ones are found above
+        if _obfuscated_mailbox(m.group()):
             yield Finding(EMAIL, m.start(), m.end())
+
+
+def _obfuscated_mailbox(found: str) -> bool:
+    """An obfuscated email, not "bought it at amazon.com": ``(at)``/``[at]``, or a bare
+    " at " with a spelled-out dot in the domain or a mailbox-like local part (``a.lee``)."""
+    if not _SPELLED.search(found):
+        return False  # written plainly: found by the plain pattern
+    if _BRACKET_AT.search(found):
+        return True
+    local, _, domain = re.split(r"(?i)(\s+at\s+|\s*@\s*)", found, maxsplit=1)
+    return bool(_SPELLED_DOT.search(domain) or re.search(r"[._+\d]", local))
 
 
 def _dates_of_birth(text: str) -> Iterator[Finding]:
@@ -198,8 +216,10 @@ def _name_span(text: str, m: re.Match[str]) -> Finding | None:
 def _names(text: str) -> Iterator[Finding]:
     for pattern in (_STRONG_NAME_CUE, _WEAK_NAME_CUE, _SIGNOFF, _DASH_SIGNOFF):
         for m in pattern.finditer(text):
-            if pattern is _WEAK_NAME_CUE and not m.group(1)[:1].isupper():
-                continue  # "this is urgent", "i am locked out": not a name
+            if pattern is _WEAK_NAME_CUE and (not m.group(1)[:1].isupper() or text.isupper()):
+                continue  # "this is urgent", "I AM MISSING CASH": capitals don't mark a name
+            if pattern is _DASH_SIGNOFF and not (m.group(1)[:1].isupper() or text.islower()):
+                continue  # "topping -up"
             if pattern in (_SIGNOFF, _DASH_SIGNOFF) and _is_stop_phrase(m.group(1)):
                 continue
             finding = _name_span(text, m)
@@ -214,6 +234,8 @@ def _names(text: str) -> Iterator[Finding]:
                 continue
             if group == 2 and not all(w[:1].isupper() for w in words.split()):
                 continue  # "+1-555-0100 fee question": words after a number need capitals
+            if _common_phrase(words):
+                continue  # "What happened?", "Too much!", "read more": words, not a name
             if words[:1].isupper() or text.islower():
                 yield Finding(NAME, m.start(group), m.end(group))
 
@@ -221,6 +243,12 @@ def _names(text: str) -> Iterator[Finding]:
 def _bare(token: str) -> str:
     """A token lower-cased without the quotes, emoji or punctuation around it."""
     return _EDGES.sub("", token.lower())
+
+
+def _common_phrase(words: str) -> bool:
+    """Any word of ``words`` is a common English word: a phrase alone at the end of a message
+    ("What happened?", "read more") is a name only if none of its words is common."""
+    return any(re.sub(r"'s$", "", _bare(w)) in COMMON_WORDS for w in words.split())
 
 
 def _is_stop_phrase(words: str) -> bool:
