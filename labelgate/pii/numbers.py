@@ -170,7 +170,7 @@ _PHONE = re.compile(
 _PHONE_LAYOUT = re.compile(
     r"\+\d|00[1-9]\d{0,2}[ .-]\d"  # international
     r"|\(\d"  # (area code)
-    r"|[2-9]\d{2}([-. ])[2-9]\d{2}\1\d{4}$"  # NANP NXX-NXX-XXXX
+    r"|(?:1[-. ])?[2-9]\d{2}([-. ])[2-9]\d{2}\1\d{4}$"  # NANP (1-)NXX-NXX-XXXX
 )
 _TRUNK = re.compile(r"0[1-9]\d*[ .-]\d")  # a national number: trunk 0, in groups
 _PHONE_CUE = re.compile(
