@@ -177,7 +177,7 @@ def export_labels(
     try:
         spec = resolve_project(project)
         chosen = ExportStatus.all if all_items else status
-        result, counts = export_selection(spec, chosen.value, format.value, out)
+        result, counts = export_selection(spec, chosen.value, format.value, out)  # type: ignore[arg-type]
         shown = ", ".join(f"{k}: {v}" for k, v in counts.items())
         console.print(
             f"wrote {result.rows} labels ({literal(shown)}) to [bold]{literal(result.path)}[/]"

@@ -2,6 +2,7 @@
 governed export (PII policy, erased items dropped, file and ledger row committed together)."""
 
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 
@@ -12,7 +13,7 @@ from labelgate.ledger import Ledger
 from labelgate.project import ACCEPTED_LABELS, RAW_ITEMS, REVIEW_QUEUE, ProjectData
 from labelgate.spec import ProjectSpec
 
-ExportStatus = str  # "accepted", "all", "queued" or "pending"
+ExportStatus = Literal["accepted", "all", "queued", "pending"]
 
 
 def _all_items(data: ProjectData) -> pd.DataFrame:
@@ -33,6 +34,10 @@ def export_selection(
     spec: ProjectSpec, status: ExportStatus, fmt: ExportFormat, out: Path | None
 ) -> tuple[ExportResult, dict[str, int]]:
     """Export the ``status`` selection; returns the result and the rows per status."""
+    if spec.modality != "text":
+        raise LabelgateError(
+            f"project {spec.name} is an image project: export it with labelgate export-images"
+        )
     data = ProjectData(spec)
     out_dir = out if out is not None else spec.project_dir / "exports"
     if status == "accepted":

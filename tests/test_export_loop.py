@@ -218,3 +218,41 @@ def test_export_says_how_many_cells_were_redacted(
     assert made.payload["status_counts"] == frame["status"].value_counts().to_dict() | {
         s: 0 for s in ("accepted",) if s not in set(frame["status"])
     }
+
+
+def test_image_queue_tasks_and_exports_carry_source_ids(tmp_path: Path) -> None:
+    from labelgate.images.exchange import classification_tasks, label_studio_tasks
+    from labelgate.images.export import export_coco
+    from labelgate.images.queue import select_image_queue
+
+    items = pd.DataFrame(
+        {
+            "item_id": ["a", "b"],
+            "path": ["/in/a.jpg", "/in/b.jpg"],
+            "width": [10, 10],
+            "height": [10, 10],
+            "source_id": ["cams/a.jpg", "cams/b.jpg"],
+        }
+    )
+    auto = pd.DataFrame(
+        {"item_id": ["a", "b"], "label": ["cat", "dog"], "confidence": [0.9, 0.6],
+         "margin": [0.8, 0.2], "entropy": [0.1, 0.6]}
+    )  # fmt: skip
+    reviewed = pd.DataFrame({"item_id": pd.Series(dtype=str), "purpose": pd.Series(dtype=str)})
+    queue = select_image_queue(auto, items, reviewed, {}, detection=False, calibration_size=1,
+                               uncertain_size=1, seed=0)  # fmt: skip
+    assert dict(zip(queue["item_id"], queue["source_id"], strict=True)) == {
+        "a": "cams/a.jpg",
+        "b": "cams/b.jpg",
+    }
+    tasks = classification_tasks(queue, model_version="v")
+    assert {t["data"]["item_id"]: t["data"]["source_id"] for t in tasks} == {
+        "a": "cams/a.jpg",
+        "b": "cams/b.jpg",
+    }
+    box = {"label": "cat", "x1": 0.1, "y1": 0.1, "x2": 0.5, "y2": 0.5}
+    accepted = pd.DataFrame({"item_id": ["a"], "boxes": [[box]]})
+    coco = json.loads(export_coco(accepted, items, ["cat"], tmp_path / "c.json").read_text())
+    assert coco["images"][0]["source_id"] == "cams/a.jpg"
+    detection = label_studio_tasks(items.assign(boxes=[[box], []]), key="annotations")
+    assert [t["data"]["source_id"] for t in detection] == ["cams/a.jpg", "cams/b.jpg"]
