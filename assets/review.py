@@ -85,6 +85,7 @@ def build_review_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
             metadata={
                 **governance_metadata(spec),
                 "pii_redactions": dg.MetadataValue.json(redactions.as_dict()),
+                "pii_cells_redacted": redactions.texts,
                 "dagster/row_count": len(queue),
                 "calibration": int(counts.get("calibration", 0)),
                 "uncertain": int(counts.get("uncertain", 0)),
