@@ -43,7 +43,11 @@ from labelgate.pii.numbers import cards, iban_valid, ibans, luhn_valid, phones, 
 
 __all__ = ["PII_TYPES", "Finding", "find_pii", "iban_valid", "luhn_valid"]
 
-_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}", re.UNICODE)
+# Bounded repeats (RFC 5321 sizes) and starts at a token's start keep hostile input, such as
+# 20,000 characters of "a.a.a." or "x dot x dot", linear in its length.
+_EMAIL = re.compile(
+    r"(?<![\w.+'-])[\w.+'-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){0,8}\.[A-Za-z]{2,24}(?![\w-])"
+)
 _DOT = r"(?:\s*(?:\(dot\)|\[dot\]|\{dot\})\s*|\s+dot\s+|\.)"
 _AT = r"(?:\s*(?:\(at\)|\[at\]|\{at\})\s*|\s+at\s+|\s*@\s*)"
 _TLD = (
@@ -61,8 +65,8 @@ _NOT_A_MAILBOX = (
     r"|opened|rose|fell|ended|shares|stock|valued|started|starting|offered|launched)"
 )
 _OBFUSCATED_EMAIL = re.compile(
-    rf"(?i)(?<![\w.@-])(?!{_NOT_A_MAILBOX}{_AT})[\w+-]+(?:{_DOT}[\w+-]+)*"
-    rf"{_AT}[\w-]+(?:{_DOT}[\w-]+)*{_DOT}{_TLD}(?![\w@]|\.\w)"
+    rf"(?i)(?<![\w.@-])(?!{_NOT_A_MAILBOX}{_AT})[\w+-]{{1,64}}(?:{_DOT}[\w+-]{{1,64}}){{0,4}}"
+    rf"{_AT}[\w-]{{1,63}}(?:{_DOT}[\w-]{{1,63}}){{0,4}}{_DOT}{_TLD}(?![\w@]|\.\w)"
 )
 _SPELLED = re.compile(r"(?i)\bat\b|\bdot\b|[\[({](?:at|dot)[\])}]")
 _BRACKET_AT = re.compile(r"(?i)[\[({]at[\])}]")
