@@ -256,3 +256,24 @@ def test_image_queue_tasks_and_exports_carry_source_ids(tmp_path: Path) -> None:
     assert coco["images"][0]["source_id"] == "cams/a.jpg"
     detection = label_studio_tasks(items.assign(boxes=[[box], []]), key="annotations")
     assert [t["data"]["source_id"] for t in detection] == ["cams/a.jpg", "cams/b.jpg"]
+
+
+def test_label_studio_export_of_all_items(tmp_path: Path) -> None:
+    items = pd.DataFrame(
+        {"item_id": ["a", "b", "c"], "text": ["x", "y", "z"], "source_id": ["1", None, "3"]}
+    )
+    accepted = pd.DataFrame(
+        {"item_id": ["a"], "label": ["pos"], "source": ["human"], "confidence": [1.0],
+         "reviewer": ["ana"], "run_id": ["r"]}
+    )  # fmt: skip
+    auto = pd.DataFrame({"item_id": ["a", "b"], "label": ["neg", "neg"], "confidence": [0.5, 0.7]})
+    frame = all_items_frame(accepted, auto, items, queued={"b"})
+    tasks = json.loads(write_export(frame, tmp_path, "labelstudio", "all").read_text())
+    by_id = {t["data"]["item_id"]: t for t in tasks}
+    assert by_id["a"]["data"] == {"item_id": "a", "text": "x", "source_id": "1",
+                                  "status": "accepted"}  # fmt: skip
+    assert by_id["a"]["annotations"][0]["result"][0]["value"]["choices"] == ["pos"]
+    assert by_id["b"]["data"]["status"] == "queued" and "source_id" not in by_id["b"]["data"]
+    assert by_id["b"]["predictions"][0]["score"] == pytest.approx(0.7)
+    assert by_id["c"] == {"data": {"item_id": "c", "text": "z", "source_id": "3",
+                                   "status": "pending"}}  # fmt: skip
