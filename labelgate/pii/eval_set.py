@@ -4,7 +4,7 @@ hard negatives that look like personal data but are not.
 Positives put values generated in the formats people really write (card numbers of every
 major scheme with spaces, dashes, dots or none; IBANs of 20 countries, compact, in groups of
 four or with dashes; UK, US, German, French, Dutch, Irish and Australian phone numbers;
-plain and obfuscated emails; SSNs; dates of birth after or before a birth cue in six date
+plain and obfuscated emails; SSNs; dates of birth after or before a birth cue in ten date
 formats; names after a cue or in a sign-off) into sentences of customer messages, in mixed,
 lower and upper case. Hard negatives are what finance news, invoices and support tickets are
 full of: dated news leads, amounts, tickers, product codes and barcodes with valid check
@@ -185,7 +185,7 @@ def full_date(rng: random.Random, *, years: tuple[int, int] = (1940, 2006)) -> s
     return rng.choice(
         (f"{d:02d}/{m:02d}/{y}", f"{m}/{d}/{y}", f"{y}-{m:02d}-{d:02d}", f"{d} {month} {y}",
          f"{month} {d}, {y}", f"{d:02d}.{m:02d}.{y}", f"{d}th of {month} {y}",
-         f"{month[:3]} {d}, {y}")
+         f"{month[:3]} {d}, {y}", f"{d}/{m}/{y % 100:02d}", f"{y}.{m:02d}.{d:02d}")
     )  # fmt: skip
 
 
