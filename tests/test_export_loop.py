@@ -277,3 +277,29 @@ def test_label_studio_export_of_all_items(tmp_path: Path) -> None:
     assert by_id["b"]["predictions"][0]["score"] == pytest.approx(0.7)
     assert by_id["c"] == {"data": {"item_id": "c", "text": "z", "source_id": "3",
                                    "status": "pending"}}  # fmt: skip
+
+
+def test_governed_export_csv_defuses_11_planted_cells(make_project: object, tmp_path: Path) -> None:
+    """The path every CSV export and release takes (PII gate, ledger row, file commit)."""
+    from labelgate.governance.export import governed_export
+
+    spec = make_project(governance={"pii": "redact"})  # type: ignore[operator]
+    planted = ["=1+1", "+SUM(A1)", "-2+cmd", "@A1", "\t=x", "\r=y", "=HYPERLINK(\"x\")",
+               "+x", "-y", "@z", "=w"]  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "item_id": [f"i{i}" for i in range(11)],
+            "source_id": [f"=ID{i}" for i in range(11)],
+            "text": planted,
+            "label": "card_fraud",
+            "source": "human",
+            "confidence": 1.0,
+            "reviewer": planted[::-1],
+            "run_id": "r",
+        }
+    )
+    result = governed_export(spec, frame, tmp_path / "out", "csv", "release", what="export")
+    assert live_formulas(result.path) == []
+    back = pd.read_csv(result.path, dtype=str, keep_default_na=False)
+    for column in ("source_id", "text", "reviewer"):
+        assert back[column].str.startswith("'").sum() == 11, column
