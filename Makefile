@@ -51,6 +51,7 @@ bench: install
 	$(BIN)/python bench/gate_real.py
 	$(BIN)/python bench/image_throughput.py
 	$(BIN)/python bench/distill.py
+	$(BIN)/python bench/pii_eval.py
 
 clean:
 	rm -rf var .dagster_home .pytest_cache .ruff_cache

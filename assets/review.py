@@ -8,7 +8,12 @@ from assets.common import ProjectAssets, class_distribution
 from assets.governance import gate_queue_text, governance_metadata, record_review_decisions
 from labelgate.models.active import prioritize_queue
 from labelgate.project import AUTO_LABELS, RAW_ITEMS, REVIEW_QUEUE, REVIEWED_LABELS
-from labelgate.review import select_review_queue, write_label_studio_tasks, write_queue_csv
+from labelgate.review import (
+    select_review_queue,
+    with_source_ids,
+    write_label_studio_tasks,
+    write_queue_csv,
+)
 
 
 class ImportReviewsConfig(dg.Config):
@@ -67,6 +72,7 @@ def build_review_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
             uncertain_size=spec.review.uncertain_size,
         )
         outgoing, redactions = gate_queue_text(project, queue)  # PII gate: text leaves here
+        outgoing = with_source_ids(outgoing, raw_items)  # the user's own ids travel along
         csv_path = write_queue_csv(outgoing, data.queue_dir / "review_queue.csv")
         versions = auto_labels["labeler_versions"].iloc[0] if len(auto_labels) else "{}"
         tasks_path, config_path = write_label_studio_tasks(
@@ -81,6 +87,7 @@ def build_review_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
             metadata={
                 **governance_metadata(spec),
                 "pii_redactions": dg.MetadataValue.json(redactions.as_dict()),
+                "pii_cells_redacted": redactions.texts,
                 "dagster/row_count": len(queue),
                 "calibration": int(counts.get("calibration", 0)),
                 "uncertain": int(counts.get("uncertain", 0)),

@@ -34,8 +34,18 @@ class _Strict(BaseModel):
 
 
 class ClassSpec(_Strict):
+    """A class; in YAML either ``{name, description}`` or a plain name, which is then also
+    its description (``classes: [positive, negative, neutral]``)."""
+
     name: Annotated[str, Field(min_length=1, max_length=100)]
     description: Annotated[str, Field(min_length=1)]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_name(cls, value: object) -> object:
+        if isinstance(value, str):
+            return {"name": value, "description": value}
+        return value
 
 
 class SourceSpec(_Strict):

@@ -11,15 +11,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from labelgate.errors import LabelgateError, ReviewFileError
-from labelgate.export import export_frame
-from labelgate.governance.export import governed_export
 from labelgate.images.project import project_data, source_batch_keys
-from labelgate.project import ACCEPTED_LABELS, REVIEW_QUEUE, ProjectData
+from labelgate.project import REVIEW_QUEUE, ProjectData
 from labelgate.status import ProjectStatus, project_status
 from labelgate_cli.governance import register as register_governance
 from labelgate_cli.image_commands import register as register_image_commands
 from labelgate_cli.instance import get_instance
 from labelgate_cli.models import register as register_models
+from labelgate_cli.output import fail, literal, redaction_line
 from labelgate_cli.projects import resolve_project
 from labelgate_cli.trust import register as register_trust
 
@@ -45,6 +44,13 @@ class ExportFormat(StrEnum):
     labelstudio = "labelstudio"
 
 
+class ExportStatus(StrEnum):
+    accepted = "accepted"
+    all = "all"
+    queued = "queued"
+    pending = "pending"
+
+
 class QueueFormat(StrEnum):
     csv = "csv"
     labelstudio = "labelstudio"
@@ -56,8 +62,7 @@ EncoderOpt = Annotated[
 
 
 def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(2)
+    fail(message, 2, console=err)
 
 
 def _encoder(kind: Encoder):  # type: ignore[no-untyped-def]  # resources import Dagster lazily
@@ -67,7 +72,7 @@ def _encoder(kind: Encoder):  # type: ignore[no-untyped-def]  # resources import
 
 
 def status_table(status: ProjectStatus) -> Table:
-    table = Table(title=f"labelgate · {status.project}", show_header=False)
+    table = Table(title=f"labelgate · {literal(status.project)}", show_header=False)
     table.add_column("what", style="bold")
     table.add_column("value", justify="right")
     gate = status.gate
@@ -99,9 +104,9 @@ def status_table(status: ProjectStatus) -> Table:
             ("reviews still needed", gate.reviews_needed),
         ]
     for name, value in rows:
-        table.add_row(name, str(value))
+        table.add_row(name, literal(value))
     if gate is not None and gate.reason:
-        table.caption = gate.reason
+        table.caption = literal(gate.reason)
     return table
 
 
@@ -147,18 +152,38 @@ def status(project: ProjectArg) -> None:
 @app.command("export")
 def export_labels(
     project: ProjectArg,
-    format: Annotated[ExportFormat, typer.Option("--format", help="Output format.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder to write into.")],
+    format: Annotated[ExportFormat, typer.Option("--format", help="Output format.")] = (
+        ExportFormat.csv
+    ),
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder to write into (default: the project's exports/)."),
+    ] = None,
+    status: Annotated[
+        ExportStatus,
+        typer.Option(
+            "--status",
+            help="accepted: the accepted labels; all: every item with its proposed label and "
+            "its status (accepted, queued, pending); queued or pending: only those items.",
+        ),
+    ] = ExportStatus.accepted,
+    all_items: Annotated[
+        bool, typer.Option("--all", help="Same as --status all.", show_default=False)
+    ] = False,
 ) -> None:
-    """Export the accepted labels with their text."""
+    """Export labels with their text and your own ids (source_id): the accepted labels, or
+    the proposed labels of all items with their status. CSV by default."""
+    from labelgate_cli.export_command import export_selection
+
     try:
-        data = ProjectData(resolve_project(project))
-        if not data.tables.exists(ACCEPTED_LABELS):
-            _fail(f"project {data.spec.name} has no accepted labels yet: run it first")
-        frame = export_frame(data.tables.read(ACCEPTED_LABELS), data.items())
-        name = f"{data.spec.name}_accepted_labels"  # PII-gated and recorded in the ledger:
-        result = governed_export(data.spec, frame, out, format.value, name, what="export")
-        console.print(f"wrote {result.rows} labels to [bold]{result.path}[/]")
+        spec = resolve_project(project)
+        chosen = ExportStatus.all if all_items else status
+        result, counts = export_selection(spec, chosen.value, format.value, out)  # type: ignore[arg-type]
+        shown = ", ".join(f"{k}: {v}" for k, v in counts.items())
+        console.print(
+            f"wrote {result.rows} labels ({literal(shown)}) to [bold]{literal(result.path)}[/]"
+        )
+        console.print(redaction_line(result.redactions), markup=False, highlight=False)
     except LabelgateError as exc:
         _fail(str(exc))
 
@@ -185,7 +210,7 @@ def review_export(
             if not source.is_file():
                 _fail(f"queue file {source} is missing: run the project again")
             shutil.copyfile(source, out / name)
-            console.print(f"wrote [bold]{out / name}[/]")
+            console.print(f"wrote [bold]{literal(out / name)}[/]")
         queue = data.tables.read(REVIEW_QUEUE)
         console.print(
             f"{len(queue)} items to review "
@@ -229,7 +254,7 @@ def review_import(
         reviewed = project_data(spec).reviewed()
         console.print(
             f"imported; {len(reviewed)} items now have a human decision. "
-            f"Run [bold]labelgate run {project}[/] to re-label and re-gate."
+            f"Run [bold]labelgate run {literal(project)}[/] to re-label and re-gate."
         )
     except ReviewFileError as exc:
         _fail(str(exc))
@@ -264,7 +289,7 @@ def demo(
             rounds=rounds,
             error_rate=error_rate,
             seed=seed,
-            on_step=lambda text: console.print(f"[dim]·[/] {text}"),
+            on_step=lambda text: console.print(f"[dim]·[/] {literal(text)}"),
         )
     except LabelgateError as exc:
         _fail(str(exc))
@@ -297,7 +322,7 @@ def demo(
         demo_images_step(console, get_instance(), _encoder(encoder), _fail)
     console.print(
         f"Dagster UI on the same instance: [bold]make ui[/] (DAGSTER_HOME="
-        f"{get_instance().root_directory})"
+        f"{literal(get_instance().root_directory)})"
     )
 
 

@@ -15,7 +15,9 @@ from labelgate.governance.trace import describe, trace_item
 from labelgate.governance.verify import verify_project
 from labelgate.label_sets import LabelSetStore
 from labelgate.ledger import Ledger
+from labelgate.ledger.events import EXPORT_MADE
 from labelgate.spec import ProjectSpec, load_project
+from labelgate_cli.output import fail, literal
 from labelgate_cli.projects import resolve_project
 
 console = Console()
@@ -30,8 +32,7 @@ AsOpt = Annotated[str, typer.Option("--as", help="Your identity (from the identi
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
+    fail(message, code, console=err)
 
 
 def verify(project: ProjectArg) -> None:
@@ -47,12 +48,12 @@ def verify(project: ProjectArg) -> None:
         console.print(
             f"[bold green]ok[/]: {result.rows} ledger rows, chain intact and anchored, every "
             "label set, committed file, commit marker and erasure matches; ledger head "
-            f"[bold]{result.head}[/]"
+            f"[bold]{literal(result.head)}[/]"
         )
         return
-    err.print(f"[bold red]verification failed[/]: {result.first_bad}", soft_wrap=True)
+    err.print(f"[bold red]verification failed[/]: {literal(result.first_bad)}", soft_wrap=True)
     for problem in result.problems[1:20]:
-        err.print(f"  also: {problem}", highlight=False, soft_wrap=True)
+        err.print(f"  also: {problem}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -77,7 +78,7 @@ def label_sets(project: ProjectArg) -> None:
             str(sources.get("human", 0)),
             str(sources.get("auto", 0)),
             str(manifest.get("content_sha256", ""))[:12],
-            str(label_set.datasheet_path),
+            literal(label_set.datasheet_path),
         )
     console.print(table)
 
@@ -91,7 +92,7 @@ def _decide(project: str, version: int, actor: str, decision: str, reason: str) 
         return
     console.print(
         f"label set v{version} of {spec.name} is now [bold]{result.label_set.status}[/] "
-        f"(ledger row {result.seq}); datasheet {result.label_set.datasheet_path}"
+        f"(ledger row {result.seq}); datasheet {literal(result.label_set.datasheet_path)}"
     )
 
 
@@ -137,7 +138,12 @@ def release(
     except LabelgateError as exc:
         _fail(str(exc))
         return
-    console.print(f"released to [bold]{path}[/]; PII redacted: {redactions or 'none found'}")
+    made = Ledger.for_project(spec).events(event=EXPORT_MADE)
+    cells = made[-1].payload.get("redacted_cells", "?") if made else "?"
+    console.print(
+        f"released to [bold]{literal(path)}[/]; PII: {cells} cell(s) redacted "
+        f"({literal(redactions or 'none found')})"
+    )
 
 
 def _find_project(item_id: str, project: str | None) -> ProjectSpec:
@@ -166,7 +172,7 @@ def trace(
         _fail(str(exc))
         return
     console.print(
-        f"[bold]{item_id}[/] in project {spec.name}"
+        f"[bold]{literal(item_id)}[/] in project {spec.name}"
         + (" [red](erased)[/]" if result.erased else "")
     )
     for event in result.events:
@@ -204,9 +210,12 @@ def erase(
         _fail(str(exc))
         return
     removed = ", ".join(f"{where}: {n}" for where, n in result.removed.items()) or "nothing stored"
-    console.print(f"erased {item_id} from {spec.name} (ledger row {result.seq}); removed {removed}")
+    console.print(
+        f"erased {item_id} from {spec.name} (ledger row {result.seq}); removed {removed}",
+        markup=False,
+    )
     if result.stale_models:
-        console.print(f"models marked stale: {', '.join(result.stale_models)}")
+        console.print(f"models marked stale: {', '.join(result.stale_models)}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -11,6 +11,7 @@ from labelgate.errors import LabelgateError
 from labelgate.images.export import export_accepted
 from labelgate.images.project import image_project_data
 from labelgate.project import ACCEPTED_LABELS
+from labelgate_cli.output import fail, literal
 from labelgate_cli.projects import resolve_project
 
 console = Console()
@@ -52,6 +53,5 @@ def register(app: typer.Typer) -> None:
                 seed=seed,
             )
         except (LabelgateError, ValueError) as exc:
-            Console(stderr=True).print(f"[red]error:[/] {exc}")
-            raise typer.Exit(1) from None
-        console.print(f"wrote the accepted boxes to [bold]{path}[/]")
+            fail(str(exc), 1)
+        console.print(f"wrote the accepted boxes to [bold]{literal(path)}[/]")

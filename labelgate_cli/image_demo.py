@@ -20,6 +20,7 @@ from labelgate.images.project import ImageProjectData
 from labelgate.images.spec import YoloLabelerSpec
 from labelgate.project import ACCEPTED_LABELS
 from labelgate.spec import ProjectSpec
+from labelgate_cli.output import literal
 from labelgate_cli.runner import import_reviews, publish, run_project
 from resources.encoder import TextEncoderResource
 
@@ -134,7 +135,7 @@ def demo_images_step(
             spec,
             instance=instance,
             encoder=encoder,
-            on_step=lambda text: console.print(f"[dim]·[/] {text}"),
+            on_step=lambda text: console.print(f"[dim]·[/] {literal(text)}"),
         )
     except LabelgateError as exc:
         fail(str(exc))

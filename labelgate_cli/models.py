@@ -10,6 +10,7 @@ from rich.table import Table
 from labelgate.errors import LabelgateError
 from labelgate.models.registry import ModelRegistry, RegistryError
 from labelgate.models.training import TrainingError
+from labelgate_cli.output import fail, literal
 from labelgate_cli.projects import resolve_project
 
 console = Console()
@@ -33,8 +34,7 @@ EncoderOpt = Annotated[
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code)
+    fail(message, code, console=err)
 
 
 def _resources(encoder: Encoder):  # type: ignore[no-untyped-def]  # Dagster imports lazily
@@ -93,11 +93,11 @@ def train(project: ProjectArg, encoder: EncoderOpt = Encoder.minilm) -> None:
         return
     decision = result.decision
     console.print(
-        f"model [bold]{result.trained.get('model_id')}[/]: macro-F1 "
+        f"model [bold]{literal(result.trained.get('model_id'))}[/]: macro-F1 "
         f"{result.evaluation.get('macro_f1', 0):.3f}, accuracy "
         f"{result.evaluation.get('accuracy', 0):.3f} on {result.evaluation.get('n_eval')} "
         f"held-out reviewed items; {'promoted' if decision.get('promoted') else 'not promoted'}"
-        f" ({decision.get('reason')})"
+        f" ({literal(decision.get('reason'))})"
     )
 
 
@@ -125,7 +125,7 @@ def promote(
         _fail(str(exc))
         return
     verb = "promoted" if decision.promote else "not promoted"
-    console.print(f"{model_id} {verb}: {decision.reason}")
+    console.print(f"{model_id} {verb}: {decision.reason}", markup=False)
     if not decision.promote and decision.reason != "already the champion":
         raise typer.Exit(1)
 

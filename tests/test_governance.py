@@ -183,6 +183,10 @@ def test_release_holds_no_pii_and_passes_the_blocking_checks(governed: Governed)
     assert sum(redactions.values()) > 20 and {"EMAIL", "CARD_NUMBER", "IBAN"} <= set(redactions)
     exported = pd.read_csv(path, dtype=str, keep_default_na=False)
     assert len(exported) == LabelSetStore(governed.spec).get(version).manifest["rows"]
+    assert exported["source_id"].str.match(r"^msg-\d{6}$").all()  # the user's own ids
+    [release_row] = governed.ledger.events(event="export_made")[-1:]
+    redacted_cells = (exported["text"].str.contains(r"\[[A-Z_]+\]")).sum()
+    assert release_row.payload["redacted_cells"] == redacted_cells > 20
     assert_no_structured_pii(governed, exported["text"])
     # The review queue files that go to reviewers are redacted too.
     queue = pd.read_csv(governed.data.queue_dir / "review_queue.csv", dtype=str)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from labelgate.csv_safety import write_csv
 from labelgate.errors import LabelgateError
 from labelgate.ids import sha256_file
 from labelgate.ledger import Ledger
@@ -67,7 +68,7 @@ def _rewrite_csv(path: Path, item_id: str) -> int:
     if not mask.any():
         return 0
     with atomic_path(path) as tmp:
-        frame[~mask].to_csv(tmp, index=False)
+        write_csv(frame[~mask], tmp)  # a reviewer-facing file: formula cells stay defused
     return int(mask.sum())
 
 

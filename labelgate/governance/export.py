@@ -69,6 +69,7 @@ def governed_export(
             "rows": len(frame),
             "pii_policy": spec.governance.pii,
             "redactions": report.as_dict(),
+            "redacted_cells": report.texts,
             "erased_excluded": len(erased),
             **(extra or {}),
         }
@@ -109,7 +110,7 @@ def release_label_set(
     problems = label_set_problems(label_set.directory, created)
     if problems:
         raise ReleaseRefused(f"label set v{label_set.version} fails verification: {problems[0]}")
-    frame = export_frame(label_set.labels(), ProjectData(spec).items(["item_id", "text"]))
+    frame = export_frame(label_set.labels(), ProjectData(spec).items())
     result = governed_export(
         spec,
         frame,

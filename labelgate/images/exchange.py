@@ -76,6 +76,12 @@ def to_label_studio(records: Sequence[Mapping[str, Any]], width: int, height: in
     ]
 
 
+def source_id_field(row: Any) -> dict[str, str]:
+    """``{"source_id": ...}`` when the row carries the user's own id, else nothing."""
+    value = getattr(row, "source_id", None)
+    return {"source_id": value} if isinstance(value, str) else {}
+
+
 def label_studio_tasks(
     frame: pd.DataFrame,
     *,
@@ -104,6 +110,7 @@ def label_studio_tasks(
                     "image": image_url(str(row.path), image_root),
                     "width": int(row.width),
                     "height": int(row.height),
+                    **source_id_field(row),
                 },
                 key: [entry],
             }
@@ -380,7 +387,11 @@ def classification_tasks(
     confidence``; their export is read by the text review importer (choices)."""
     return [
         {
-            "data": {"item_id": str(row.item_id), "image": image_url(str(row.path), image_root)},
+            "data": {
+                "item_id": str(row.item_id),
+                "image": image_url(str(row.path), image_root),
+                **source_id_field(row),
+            },
             "predictions": [
                 {
                     "model_version": model_version,

@@ -16,12 +16,12 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from labelgate.images.exchange import label_studio_tasks, write_label_studio
+from labelgate.images.exchange import label_studio_tasks, source_id_field, write_label_studio
 from labelgate.storage import write_text_atomic
 
 
 def _joined(accepted: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
-    columns = ["item_id", "path", "width", "height"]
+    columns = ["item_id", "path", "width", "height"] + ["source_id"] * ("source_id" in items)
     joined = accepted[["item_id", "boxes"]].merge(
         items[columns].drop_duplicates("item_id"), on="item_id", how="left"
     )
@@ -47,6 +47,7 @@ def export_coco(
                 "width": width,
                 "height": height,
                 "labelgate_item_id": str(row.item_id),
+                **source_id_field(row),
             }
         )
         for box in row.boxes:

@@ -43,12 +43,12 @@ class ImageProjectData(ProjectData):
         return BoxReviewStore(self.spec.project_dir / "box_reviews")
 
     def image_items(self) -> pd.DataFrame:
-        """``item_id, path, width, height`` of every ingested image."""
-        columns = ["item_id", "path", "width", "height"]
+        """``item_id, path, width, height, source_id`` of every ingested image."""
+        columns = ["item_id", "path", "width", "height", "source_id"]
         frame = self.tables.read_all(RAW_ITEMS)
         if frame.empty:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-        return frame.drop_duplicates("item_id")[columns]
+        return frame.drop_duplicates("item_id").reindex(columns=columns)
 
     def reviewed(self) -> pd.DataFrame:
         return self.box_reviews.reviewed_labels() if self.detection else super().reviewed()

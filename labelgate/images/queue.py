@@ -34,7 +34,8 @@ def select_image_queue(
     done = set(reviewed["item_id"])
     calibration_reviewed = int((reviewed["purpose"] == "calibration").sum())
     queued = {i for i, p in previous_purposes.items() if p == "calibration"} - done
-    images = items[["item_id", "path", "width", "height"]].drop_duplicates("item_id")
+    columns = ["item_id", "path", "width", "height"] + ["source_id"] * ("source_id" in items)
+    images = items[columns].drop_duplicates("item_id")
     queue = select_review_queue(
         scored,
         images.rename(columns={"path": "text"}),

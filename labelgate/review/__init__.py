@@ -3,6 +3,7 @@
 from labelgate.review.exchange import (
     label_studio_config,
     read_review_file,
+    with_source_ids,
     write_label_studio_tasks,
     write_queue_csv,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "label_studio_config",
     "read_review_file",
     "select_review_queue",
+    "with_source_ids",
     "write_label_studio_tasks",
     "write_queue_csv",
 ]

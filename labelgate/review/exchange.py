@@ -22,14 +22,15 @@ from xml.sax.saxutils import quoteattr
 
 import pandas as pd
 
+from labelgate.csv_safety import write_csv
 from labelgate.errors import ReviewFileError
 from labelgate.identities import IdentityError, ReviewerResolver, safe_name
 from labelgate.storage import atomic_path, write_text_atomic
 
 CSV_COLUMNS = ["item_id", "text", "predicted_label", "confidence", "purpose", "rank"]
+SOURCE_ID = "source_id"  # the user's own id (``source.id_column``), when the queue carries it
 REQUIRED_COLUMNS = ["item_id", "label", "reviewer"]
 _DELIMITERS = (",", ";", "\t")
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class Record(NamedTuple):
@@ -42,19 +43,28 @@ class Record(NamedTuple):
     problem: str | None = None  # the row cannot be read at all
 
 
-def _defuse_formula(cell: str) -> str:
-    # Spreadsheets run cells starting like a formula; these texts come from outside.
-    return "'" + cell if cell.startswith(_FORMULA_STARTS) else cell
+def with_source_ids(queue: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+    """``queue`` with the items' ``source_id`` column (the user's own id, or empty)."""
+    if SOURCE_ID in queue.columns:
+        return queue
+    if SOURCE_ID not in items.columns:
+        return queue.assign(**{SOURCE_ID: None})
+    ids = items[["item_id", SOURCE_ID]].drop_duplicates("item_id")
+    return queue.merge(ids, on="item_id", how="left")
+
+
+def _csv_columns(queue: pd.DataFrame) -> list[str]:
+    return CSV_COLUMNS[:1] + [SOURCE_ID] * (SOURCE_ID in queue.columns) + CSV_COLUMNS[1:]
 
 
 def write_queue_csv(queue: pd.DataFrame, path: Path) -> Path:
-    """Write the queue for reviewers, in rank order, with empty ``label``/``reviewer`` columns."""
+    """Write the queue for reviewers, in rank order, with empty ``label``/``reviewer`` columns
+    (and ``source_id`` after ``item_id`` when the queue has it); formula cells defused."""
     path = Path(path)
-    out = queue.sort_values("rank", kind="stable").loc[:, CSV_COLUMNS].assign(label="", reviewer="")
-    for column in ("text", "predicted_label"):
-        out[column] = out[column].astype(str).map(_defuse_formula)
+    out = queue.sort_values("rank", kind="stable").loc[:, _csv_columns(queue)]
+    out = out.assign(label="", reviewer="").astype({"text": str, "predicted_label": str})
     with atomic_path(path) as tmp:
-        out.to_csv(tmp, index=False, encoding="utf-8")
+        write_csv(out, tmp)
     return path
 
 
@@ -71,6 +81,14 @@ def label_studio_config(class_names: list[str]) -> str:
     )
 
 
+def _task_data(row: Any) -> dict[str, str]:
+    data = {"item_id": str(row.item_id), "text": str(row.text)}
+    source_id = getattr(row, SOURCE_ID, None)
+    if isinstance(source_id, str):
+        data[SOURCE_ID] = source_id
+    return data
+
+
 def write_label_studio_tasks(
     queue: pd.DataFrame, path: Path, class_names: list[str], *, model_version: str
 ) -> tuple[Path, Path]:
@@ -84,7 +102,7 @@ def write_label_studio_tasks(
         raise ValueError(f"queue predicts label(s) {unknown} that are not classes {class_names}")
     tasks = [
         {
-            "data": {"item_id": str(row.item_id), "text": str(row.text)},
+            "data": _task_data(row),
             "predictions": [
                 {
                     "model_version": model_version,
