@@ -13,7 +13,9 @@ from labelgate.spec import ProjectSpec
 from pipelines.definitions import build_definitions
 from resources.encoder import TextEncoderResource
 
-LOG_LEVEL = os.environ.get("LABELGATE_LOG_LEVEL", "WARNING")
+# Dagster's console log is quiet: a failed step's error reaches the user once, as the
+# command's own one-line error; its traceback stays in the instance's run log (UI).
+LOG_LEVEL = os.environ.get("LABELGATE_LOG_LEVEL", "CRITICAL")
 
 
 class RunFailed(LabelgateError):
@@ -38,7 +40,10 @@ def _execute(
         user = exc.user_exception
         if isinstance(user, LabelgateError):
             raise user from None
-        raise RunFailed(f"{job_name} failed: {user}") from exc
+        raise RunFailed(
+            f"{job_name} failed: {type(user).__name__}: {user} (the traceback is in the "
+            "Dagster run log: make ui)"
+        ) from exc
     if not result.success:
         raise RunFailed(f"{job_name} failed (run {result.run_id}); see the Dagster UI")
     return result

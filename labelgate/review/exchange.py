@@ -16,6 +16,7 @@ from xml.sax.saxutils import quoteattr
 import pandas as pd
 
 from labelgate.errors import ReviewFileError
+from labelgate.review.reviewer_names import reviewer_problem
 from labelgate.storage import atomic_path, write_text_atomic
 
 CSV_COLUMNS = ["item_id", "text", "predicted_label", "confidence", "purpose", "rank"]
@@ -221,6 +222,8 @@ def _problems(record: Record, known_items: set[str], class_names: list[str]) -> 
         problems.append(f"label {record.label!r} is not one of the classes {class_names}")
     if record.reviewer is None:
         problems.append("missing reviewer")
+    elif problem := reviewer_problem(record.reviewer):
+        problems.append(problem)
     return problems
 
 

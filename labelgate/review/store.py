@@ -89,6 +89,28 @@ class ReviewStore:
         """Validate and store a review file; refuse it whole if any row is bad or it was
         imported before. ``purposes`` maps queued item ids to their purpose; others are
         ``adhoc``. ``imported_at`` (ISO 8601, default now) becomes ``reviewed_at``."""
+        prepared = self.prepare(
+            path,
+            known_items=known_items,
+            class_names=class_names,
+            purposes=purposes,
+            imported_at=imported_at,
+        )
+        with atomic_path(prepared.path) as tmp:
+            prepared.rows.to_parquet(tmp, index=False)
+        return prepared.result
+
+    def prepare(
+        self,
+        path: Path,
+        *,
+        known_items: set[str],
+        class_names: list[str],
+        purposes: dict[str, str],
+        imported_at: str | None = None,
+    ) -> "PreparedImport":
+        """Everything :meth:`import_file` checks and computes, with nothing written: the rows
+        to store at ``path`` (see :mod:`labelgate.governance.review_import`)."""
         path = Path(path)
         if not path.is_file():
             raise ReviewFileError(str(path), [("file", "does not exist or is not a file")])
@@ -113,14 +135,25 @@ class ReviewStore:
             review_file=str(path.resolve()),
             review_file_sha256=sha,
         ).astype(dict.fromkeys(REVIEWED_COLUMNS, str))
-        with atomic_path(target) as tmp:
-            rows.loc[:, REVIEWED_COLUMNS].to_parquet(tmp, index=False)
-
         previous = rows["item_id"].map(before)
-        return ImportResult(
+        result = ImportResult(
             rows=len(rows),
             new_items=int(previous.isna().sum()),
             changed_labels=int((previous.notna() & (previous != rows["label"])).sum()),
             path=target,
             sha256=sha,
         )
+        return PreparedImport(source=path, rows=rows.loc[:, REVIEWED_COLUMNS], result=result)
+
+
+@dataclass(frozen=True)
+class PreparedImport:
+    """A validated review file, not yet stored: ``rows`` go to ``result.path``."""
+
+    source: Path
+    rows: pd.DataFrame
+    result: ImportResult
+
+    @property
+    def path(self) -> Path:
+        return self.result.path

@@ -1,0 +1,164 @@
+"""Import review files all or nothing, together with their ``review_decision`` ledger rows.
+
+1. Every file is validated first (:meth:`ReviewStore.prepare`); one bad file refuses them
+   all, naming each bad file and row, and nothing is written.
+2. Each file's reviews are written to a *staged* name, ``.{sha256}.parquet.{file sha}.staged``
+   beside its target (the store reads only ``*.parquet``).
+3. One ledger transaction appends the review rows of every file and a commit marker per
+   file. This is the commit point: a ledger that cannot be written (an outage) fails here,
+   the staged files are deleted, and a retry finds nothing "already imported".
+4. The staged files are renamed into place. A crash between 3 and 4 is finished by
+   :func:`recover_review_files` on the next import (roll forward); staged files without a
+   marker are deleted.
+"""
+
+import io
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from labelgate.errors import ReviewFileError
+from labelgate.governance.recording import review_rows
+from labelgate.ids import sha256_bytes
+from labelgate.ledger import Ledger
+from labelgate.review.store import ImportResult, PreparedImport, ReviewStore
+from labelgate.storage import atomic_path, fsync_dir, orphaned, owner_tag
+
+REVIEW_FILE_KIND = "review_file"
+
+
+class ReviewImportRefused(ReviewFileError):
+    """Several review files were given and at least one was refused: none was imported."""
+
+    def __init__(self, total: int, refusals: list[ReviewFileError]) -> None:
+        self.refusals = refusals
+        self.path = ", ".join(r.path for r in refusals)
+        self.bad_rows = [row for r in refusals for row in r.bad_rows]
+        details = "\n".join(str(r) for r in refusals)
+        Exception.__init__(
+            self,
+            f"review import refused: {len(refusals)} of {total} file(s) are bad, so none of "
+            f"the {total} was imported:\n{details}",
+        )
+
+
+def _staged(target: Path, file_sha: str) -> Path:
+    return target.with_name(f".{target.name}.{file_sha}.{owner_tag()}.staged")
+
+
+def _stage(item: PreparedImport) -> tuple[Path, str]:
+    """Write ``item``'s rows under their staged name; returns it and the file's SHA-256."""
+    buffer = io.BytesIO()
+    item.rows.to_parquet(buffer, index=False)
+    data = buffer.getvalue()
+    stage = _staged(item.path, sha256_bytes(data))
+    with atomic_path(stage) as tmp:
+        tmp.write_bytes(data)
+    return stage, sha256_bytes(data)
+
+
+def recover_review_files(store: ReviewStore, ledger: Ledger) -> dict[str, list[str]]:
+    """Finish imports whose ledger transaction committed (roll forward); drop staged and
+    temporary files whose writer is gone without a commit."""
+    done: dict[str, list[str]] = {"rolled_forward": [], "discarded": []}
+    folder = store.imported_dir
+    leftovers = sorted(folder.glob(".*.staged")) if folder.is_dir() else []
+    temps = sorted(folder.glob(".*.tmp")) if folder.is_dir() else []
+    if not leftovers and not temps:
+        return done
+    markers = {c.path: c.sha256 for c in ledger.commits(REVIEW_FILE_KIND)}
+    for staged in leftovers:
+        name, file_sha, owner = staged.name[1:].rsplit(".", 3)[:3]
+        target = staged.with_name(name)
+        committed = markers.get(str(target)) == file_sha
+        if committed and not target.is_file():
+            os.replace(staged, target)
+            done["rolled_forward"].append(str(target))
+        elif committed or orphaned(staged, owner):
+            staged.unlink(missing_ok=True)
+            done["discarded"].append(str(staged))
+    for temp in temps:
+        if orphaned(temp):
+            temp.unlink(missing_ok=True)
+            done["discarded"].append(str(temp))
+    fsync_dir(folder)
+    return done
+
+
+def _prepare_all(
+    store: ReviewStore,
+    paths: Sequence[Path],
+    *,
+    known_items: set[str],
+    class_names: list[str],
+    purposes: dict[str, str],
+    imported_at: str | None,
+) -> list[PreparedImport]:
+    prepared: list[PreparedImport] = []
+    refusals: list[ReviewFileError] = []
+    seen: dict[str, Path] = {}
+    for path in paths:
+        try:
+            item = store.prepare(
+                Path(path),
+                known_items=known_items,
+                class_names=class_names,
+                purposes=purposes,
+                imported_at=imported_at,
+            )
+        except ReviewFileError as exc:
+            refusals.append(exc)
+            continue
+        first = seen.setdefault(item.result.sha256, item.source)
+        if first is not item.source:
+            reason = f"has the same content as {first}, given earlier in this import"
+            refusals.append(ReviewFileError(str(path), [("file", reason)]))
+            continue
+        prepared.append(item)
+    if len(refusals) == 1 and len(paths) == 1:
+        raise refusals[0]
+    if refusals:
+        raise ReviewImportRefused(len(paths), refusals)
+    return prepared
+
+
+def import_review_files(
+    store: ReviewStore,
+    ledger: Ledger,
+    paths: Sequence[Path],
+    *,
+    known_items: set[str],
+    class_names: list[str],
+    purposes: dict[str, str],
+    run_id: str | None = None,
+    imported_at: str | None = None,
+) -> list[ImportResult]:
+    """Import every file of ``paths`` and record its reviews in the ledger, or nothing."""
+    recover_review_files(store, ledger)
+    prepared = _prepare_all(
+        store,
+        paths,
+        known_items=known_items,
+        class_names=class_names,
+        purposes=purposes,
+        imported_at=imported_at,
+    )
+    if not prepared:
+        return []
+    staged: list[tuple[Path, Path, str]] = []
+    try:
+        for item in prepared:
+            stage, file_sha = _stage(item)
+            staged.append((stage, item.path, file_sha))
+        with ledger.transaction() as tx:  # the commit point
+            for item, (_, target, file_sha) in zip(prepared, staged, strict=True):
+                for reviewer, group in item.rows.groupby("reviewer", sort=True):
+                    tx.append_many(review_rows(group), run_id=run_id, actor=str(reviewer))
+                tx.set_commit(REVIEW_FILE_KIND, item.result.sha256, file_sha, str(target))
+        for stage, target, _ in staged:
+            os.replace(stage, target)
+        fsync_dir(store.imported_dir)
+    finally:
+        for stage, _, _ in staged:
+            stage.unlink(missing_ok=True)
+    return [item.result for item in prepared]
