@@ -175,6 +175,10 @@ def _read_jsonl_rows(path: Path) -> pd.DataFrame:
             record = {"__bad_encoding": True}
         except json.JSONDecodeError as exc:
             record = {"__bad_json": f"invalid JSON: {exc.msg}"}
+        except ValueError as exc:  # e.g. an integer of more digits than Python converts
+            record = {"__bad_json": f"unreadable JSON value: {exc}"}
+        except RecursionError:
+            record = {"__bad_json": "invalid JSON: nested too deeply"}
         record["__row"] = number
         records.append(record)
     frame = pd.DataFrame(records, dtype=object)  # no int → float upcast of ids

@@ -10,6 +10,7 @@ from labelgate.errors import LabelgateError
 from labelgate.images.project import source_batch_keys
 from labelgate.project import REVIEWED_LABELS, ProjectData
 from labelgate.spec import ProjectSpec
+from labelgate_cli.orphans import fail_orphaned_runs, run_tags
 from pipelines.definitions import build_definitions
 from resources.encoder import TextEncoderResource
 
@@ -35,7 +36,9 @@ def _execute(
     run_config = dict(kwargs.pop("run_config", None) or {})  # type: ignore[call-overload]
     run_config.setdefault("loggers", {"console": {"config": {"log_level": LOG_LEVEL}}})
     try:
-        result = job.execute_in_process(instance=instance, run_config=run_config, **kwargs)
+        result = job.execute_in_process(
+            instance=instance, run_config=run_config, tags=run_tags(), **kwargs
+        )
     except dg.DagsterExecutionStepExecutionError as exc:
         user = exc.user_exception
         if isinstance(user, LabelgateError):
@@ -61,6 +64,7 @@ def run_project(
     on_batch: Callable[[str], None] | None = None,
 ) -> RunSummary:
     """Label every source batch (adding new partitions), then gate and refresh the queue."""
+    fail_orphaned_runs(instance)  # runs a killed process left STARTED
     defs = project_definitions(spec, encoder)
     batches = source_batch_keys(spec)
     partitions_name = f"{spec.name}__batches"
