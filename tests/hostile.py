@@ -45,7 +45,7 @@ INVISIBLE = [
 ]
 # Odd but legitimate texts: they must be kept (or de-duplicated), never crash anything.
 ODD = [
-    "=HYPERLINK(\"http://evil.example\",\"click\") card stolen",
+    '=HYPERLINK("http://evil.example","click") card stolen',
     "+1+1 fee question",
     "-2+3 charged twice",
     "@SUM(A1:A9) loan rate",
@@ -70,7 +70,7 @@ ODD = [
     "word " * 3000,
     "\\u0000 not a nul, just text",
     "ends with a backslash \\",
-    "a \"quoted\" word and a, comma",
+    'a "quoted" word and a, comma',
 ]
 
 
@@ -252,7 +252,9 @@ def _zero_item_files(folder: Path, control_csv: bytes) -> list[HostileFile]:
     ]
 
 
-def write_text_corpus(folder: Path, outside: Path, *, seed: int = 0, n_control: int = 40) -> HostileCorpus:
+def write_text_corpus(
+    folder: Path, outside: Path, *, seed: int = 0, n_control: int = 40
+) -> HostileCorpus:
     """The hostile text source folder (``folder``) with a control file of good rows;
     ``outside`` is a file outside the folder that a link points to."""
     rng = random.Random(seed)

@@ -113,7 +113,11 @@ def image_run(tmp_path_factory: pytest.TempPathFactory, dagster_home: Path) -> I
                     {"name": "dog", "description": "a dog"},
                 ],
                 "labelers": [
-                    {"type": "yolo_cls", "path": str(model), "ontology": {"cat": "cat", "dog": "dog"}}
+                    {
+                        "type": "yolo_cls",
+                        "path": str(model),
+                        "ontology": {"cat": "cat", "dog": "dog"},
+                    }
                 ],
                 "review": {"calibration_size": 6, "uncertain_size": 2, "folder": "reviews"},
                 "storage": "store",
