@@ -359,6 +359,7 @@ def test_cli_refuses_a_bad_import_in_one_line_and_later_runs_go_on(
     control = pd.DataFrame({"message_id": range(30), "text": texts}).to_csv(index=False)
     (source / "a.csv").write_text(control, encoding="utf-8")
     (source / "b.csv").write_text(control, encoding="utf-8")  # re-delivered: no new items
+    (source / "c.csv").write_text("message_id,text\n", encoding="utf-8")  # header only
     project = write_project(tmp_path, source)
     cli = CliRunner()
     first = cli.invoke(app, ["run", str(project), "--encoder", "hashing"])
