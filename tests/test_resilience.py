@@ -74,6 +74,11 @@ def dead_pid() -> int:
     return process.pid
 
 
+def dead_owner() -> str:
+    """The ``{host}~{pid}`` of a process of this host that has exited."""
+    return run_tags()[OWNER_TAG].rsplit("~", 1)[0] + f"~{dead_pid()}"
+
+
 # --- item 2: a batch with no new items ----------------------------------------------------
 
 
@@ -233,13 +238,19 @@ def test_a_crash_after_the_ledger_commit_is_rolled_forward(
     good = _answers(tmp_path, "good.csv", [("i1", "fraud", "erin")])
     [result] = import_review_files(store, ledger, [good], **args)
     target = result.path
-    [marker] = ledger.commits("review_file")
-    staged = target.with_name(f".{target.name}.{marker.sha256}.host~{dead_pid()}.staged")
+    staged = target.with_name(f".{target.name}.{'0' * 64}.{dead_owner()}.staged")
     os.replace(target, staged)  # as if killed between the ledger commit and the rename
+    uncommitted = _answers(tmp_path, "lost.csv", [("i3", "fraud", "erin")])
+    lost = store.prepare(uncommitted, **args)  # as if killed before its ledger commit
+    orphan = lost.path.with_name(f".{lost.path.name}.{'1' * 64}.{dead_owner()}.staged")
+    lost.rows.to_parquet(orphan)
     other = _answers(tmp_path, "other.csv", [("i2", "billing", "erin")])
     import_review_files(store, ledger, [other], **args)
-    assert target.is_file() and not staged.exists()
-    assert len(store.all_reviews()) == 2
+    assert target.is_file() and not staged.exists()  # rolled forward
+    assert not orphan.exists() and not lost.path.exists()  # never committed: dropped
+    assert sorted(store.all_reviews()["item_id"]) == ["i1", "i2"]
+    [retry] = import_review_files(store, ledger, [uncommitted], **args)
+    assert retry.rows == 1
 
 
 # --- item 10: the source folder is a boundary ---------------------------------------------
@@ -327,7 +338,7 @@ def test_runs_left_started_by_a_killed_process_are_marked_failed() -> None:
             job_name="j",
             run_id="orphan",
             status=dg.DagsterRunStatus.STARTED,
-            tags={OWNER_TAG: run_tags()[OWNER_TAG].rsplit("~", 1)[0] + f"~{dead_pid()}"},
+            tags={OWNER_TAG: dead_owner()},
         )
         mine = dg.DagsterRun(
             job_name="j", run_id="mine", status=dg.DagsterRunStatus.STARTED, tags=run_tags()

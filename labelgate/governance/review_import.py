@@ -4,12 +4,14 @@
    all, naming each bad file and row, and nothing is written.
 2. Each file's reviews are written to a *staged* name, ``.{sha256}.parquet.{file sha}.staged``
    beside its target (the store reads only ``*.parquet``).
-3. One ledger transaction appends the review rows of every file and a commit marker per
-   file. This is the commit point: a ledger that cannot be written (an outage) fails here,
-   the staged files are deleted, and a retry finds nothing "already imported".
+3. One ledger transaction appends the ``review_decision`` rows of every file. This is the
+   commit point: a ledger that cannot be written (an outage) fails here, the staged files
+   are deleted, and a retry finds nothing "already imported".
 4. The staged files are renamed into place. A crash between 3 and 4 is finished by
-   :func:`recover_review_files` on the next import (roll forward); staged files without a
-   marker are deleted.
+   :func:`recover_review_files` on the next import: a staged file whose review rows are in
+   the ledger is rolled forward; one whose rows are not, and whose writer is gone, is
+   deleted. (The rows are the marker: no commit marker is kept, so an erasure may rewrite
+   an imported file without breaking ``verify``.)
 """
 
 import io
@@ -17,14 +19,15 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 from labelgate.errors import ReviewFileError
 from labelgate.governance.recording import review_rows
 from labelgate.ids import sha256_bytes
 from labelgate.ledger import Ledger
+from labelgate.ledger.events import REVIEW_DECISION
 from labelgate.review.store import ImportResult, PreparedImport, ReviewStore
 from labelgate.storage import atomic_path, fsync_dir, orphaned, owner_tag
-
-REVIEW_FILE_KIND = "review_file"
 
 
 class ReviewImportRefused(ReviewFileError):
@@ -57,6 +60,14 @@ def _stage(item: PreparedImport) -> tuple[Path, str]:
     return stage, sha256_bytes(data)
 
 
+def _committed(ledger: Ledger, staged: Path, review_sha: str) -> bool:
+    """Whether the ledger holds the review rows of the staged file (of review file
+    ``review_sha``): the rows of its first item name that file."""
+    first = pq.read_table(staged, columns=["item_id"]).column("item_id").to_pylist()[:1]
+    rows = ledger.events(item_id=first[0], event=REVIEW_DECISION) if first else []
+    return any(row.payload.get("review_file_sha256") == review_sha for row in rows)
+
+
 def recover_review_files(store: ReviewStore, ledger: Ledger) -> dict[str, list[str]]:
     """Finish imports whose ledger transaction committed (roll forward); drop staged and
     temporary files whose writer is gone without a commit."""
@@ -64,24 +75,24 @@ def recover_review_files(store: ReviewStore, ledger: Ledger) -> dict[str, list[s
     folder = store.imported_dir
     leftovers = sorted(folder.glob(".*.staged")) if folder.is_dir() else []
     temps = sorted(folder.glob(".*.tmp")) if folder.is_dir() else []
-    if not leftovers and not temps:
-        return done
-    markers = {c.path: c.sha256 for c in ledger.commits(REVIEW_FILE_KIND)}
     for staged in leftovers:
-        name, file_sha, owner = staged.name[1:].rsplit(".", 3)[:3]
+        name, _, owner = staged.name[1:].rsplit(".", 3)[:3]
         target = staged.with_name(name)
-        committed = markers.get(str(target)) == file_sha
-        if committed and not target.is_file():
+        if target.is_file():
+            staged.unlink(missing_ok=True)
+            done["discarded"].append(str(staged))
+        elif _committed(ledger, staged, target.name.removesuffix(".parquet")):
             os.replace(staged, target)
             done["rolled_forward"].append(str(target))
-        elif committed or orphaned(staged, owner):
+        elif orphaned(staged, owner):
             staged.unlink(missing_ok=True)
             done["discarded"].append(str(staged))
     for temp in temps:
         if orphaned(temp):
             temp.unlink(missing_ok=True)
             done["discarded"].append(str(temp))
-    fsync_dir(folder)
+    if leftovers or temps:
+        fsync_dir(folder)
     return done
 
 
@@ -151,10 +162,9 @@ def import_review_files(
             stage, file_sha = _stage(item)
             staged.append((stage, item.path, file_sha))
         with ledger.transaction() as tx:  # the commit point
-            for item, (_, target, file_sha) in zip(prepared, staged, strict=True):
+            for item in prepared:
                 for reviewer, group in item.rows.groupby("reviewer", sort=True):
                     tx.append_many(review_rows(group), run_id=run_id, actor=str(reviewer))
-                tx.set_commit(REVIEW_FILE_KIND, item.result.sha256, file_sha, str(target))
         for stage, target, _ in staged:
             os.replace(stage, target)
         fsync_dir(store.imported_dir)
