@@ -12,9 +12,9 @@ import pytest
 from labelgate.errors import SourceError
 from labelgate.ids import text_item_id
 from labelgate.ingest import (
-    WHOLE_FILE_ROW,
     ITEM_COLUMNS,
     QUARANTINE_COLUMNS,
+    WHOLE_FILE_ROW,
     Batch,
     IngestResult,
     batch_key,
