@@ -238,11 +238,11 @@ def test_a_crash_after_the_ledger_commit_is_rolled_forward(
     good = _answers(tmp_path, "good.csv", [("i1", "fraud", "erin")])
     [result] = import_review_files(store, ledger, [good], **args)
     target = result.path
-    staged = target.with_name(f".{target.name}.{'0' * 64}.{dead_owner()}.staged")
+    staged = target.with_name(f".{target.name}.{dead_owner()}.staged")
     os.replace(target, staged)  # as if killed between the ledger commit and the rename
     uncommitted = _answers(tmp_path, "lost.csv", [("i3", "fraud", "erin")])
     lost = store.prepare(uncommitted, **args)  # as if killed before its ledger commit
-    orphan = lost.path.with_name(f".{lost.path.name}.{'1' * 64}.{dead_owner()}.staged")
+    orphan = lost.path.with_name(f".{lost.path.name}.{dead_owner()}.staged")
     lost.rows.to_parquet(orphan)
     other = _answers(tmp_path, "other.csv", [("i2", "billing", "erin")])
     import_review_files(store, ledger, [other], **args)

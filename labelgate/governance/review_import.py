@@ -2,7 +2,7 @@
 
 1. Every file is validated first (:meth:`ReviewStore.prepare`); one bad file refuses them
    all, naming each bad file and row, and nothing is written.
-2. Each file's reviews are written to a *staged* name, ``.{sha256}.parquet.{file sha}.staged``
+2. Each file's reviews are written to a *staged* name, ``.{sha256}.parquet.{host}~{pid}.staged``
    beside its target (the store reads only ``*.parquet``).
 3. One ledger transaction appends the ``review_decision`` rows of every file. This is the
    commit point: a ledger that cannot be written (an outage) fails here, the staged files
@@ -14,7 +14,6 @@
    an imported file without breaking ``verify``.)
 """
 
-import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,7 +22,6 @@ import pyarrow.parquet as pq
 
 from labelgate.errors import ReviewFileError
 from labelgate.governance.recording import review_rows
-from labelgate.ids import sha256_bytes
 from labelgate.ledger import Ledger
 from labelgate.ledger.events import REVIEW_DECISION
 from labelgate.review.store import ImportResult, PreparedImport, ReviewStore
@@ -45,19 +43,12 @@ class ReviewImportRefused(ReviewFileError):
         )
 
 
-def _staged(target: Path, file_sha: str) -> Path:
-    return target.with_name(f".{target.name}.{file_sha}.{owner_tag()}.staged")
-
-
-def _stage(item: PreparedImport) -> tuple[Path, str]:
-    """Write ``item``'s rows under their staged name; returns it and the file's SHA-256."""
-    buffer = io.BytesIO()
-    item.rows.to_parquet(buffer, index=False)
-    data = buffer.getvalue()
-    stage = _staged(item.path, sha256_bytes(data))
+def _stage(item: PreparedImport) -> Path:
+    """Write ``item``'s rows under their staged name, which names this process."""
+    stage = item.path.with_name(f".{item.path.name}.{owner_tag()}.staged")
     with atomic_path(stage) as tmp:
-        tmp.write_bytes(data)
-    return stage, sha256_bytes(data)
+        item.rows.to_parquet(tmp, index=False)
+    return stage
 
 
 def _committed(ledger: Ledger, staged: Path, review_sha: str) -> bool:
@@ -76,7 +67,7 @@ def recover_review_files(store: ReviewStore, ledger: Ledger) -> dict[str, list[s
     leftovers = sorted(folder.glob(".*.staged")) if folder.is_dir() else []
     temps = sorted(folder.glob(".*.tmp")) if folder.is_dir() else []
     for staged in leftovers:
-        name, _, owner = staged.name[1:].rsplit(".", 3)[:3]
+        name, owner = staged.name[1:].rsplit(".", 2)[:2]
         target = staged.with_name(name)
         if target.is_file():
             staged.unlink(missing_ok=True)
@@ -156,19 +147,18 @@ def import_review_files(
     )
     if not prepared:
         return []
-    staged: list[tuple[Path, Path, str]] = []
+    staged: list[tuple[Path, Path]] = []
     try:
         for item in prepared:
-            stage, file_sha = _stage(item)
-            staged.append((stage, item.path, file_sha))
+            staged.append((_stage(item), item.path))
         with ledger.transaction() as tx:  # the commit point
             for item in prepared:
                 for reviewer, group in item.rows.groupby("reviewer", sort=True):
                     tx.append_many(review_rows(group), run_id=run_id, actor=str(reviewer))
-        for stage, target, _ in staged:
+        for stage, target in staged:
             os.replace(stage, target)
         fsync_dir(store.imported_dir)
     finally:
-        for stage, _, _ in staged:
+        for stage, _ in staged:
             stage.unlink(missing_ok=True)
     return [item.result for item in prepared]
