@@ -3,6 +3,7 @@ ledger head / label-set version every materialization reports."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -10,6 +11,7 @@ import pandas as pd
 
 from assets.common import ProjectAssets
 from labelgate.governance.erasure_filter import drop_erased
+from labelgate.governance.identities_pin import reviewer_resolver
 from labelgate.governance.metadata import governance_metadata
 from labelgate.governance.recording import (
     candidate_rows,
@@ -18,11 +20,13 @@ from labelgate.governance.recording import (
     record_reviews,
     record_threshold,
 )
+from labelgate.governance.review_import import import_review_files
 from labelgate.ingest import IngestResult
 from labelgate.ledger import Ledger
 from labelgate.ledger.commit import ledgered_stream, ledgered_write, recover_tables
 from labelgate.pii import RedactionReport, apply_pii_policy
 from labelgate.project import CANDIDATE_LABELS, QUARANTINE, RAW_ITEMS
+from labelgate.review import ImportResult
 from labelgate.storage import TableWriter
 
 
@@ -72,6 +76,24 @@ def candidate_writer(
         run_id=context.run_id,
     ) as writer:
         yield writer
+
+
+def import_review_files_atomically(
+    context: dg.AssetExecutionContext, project: ProjectAssets, files: list[str]
+) -> list[ImportResult]:
+    """Store every review file with its ledger rows, or none of them (see
+    :mod:`labelgate.governance.review_import`)."""
+    data = project.data
+    return import_review_files(
+        data.reviews,
+        ledger_of(project),
+        [Path(f) for f in files],
+        known_items=data.item_ids(),
+        class_names=project.spec.class_names,
+        purposes=data.queue_purposes(),
+        run_id=context.run_id,
+        reviewers=reviewer_resolver(project.spec),
+    )
 
 
 def record_review_decisions(context: dg.AssetExecutionContext, project: ProjectAssets) -> int:

@@ -10,6 +10,7 @@ import dagster as dg
 import pandas as pd
 
 from assets.common import class_distribution
+from assets.governance import import_review_files_atomically
 from assets.image_common import ImageProjectAssets
 from assets.review import ImportReviewsConfig
 from labelgate.images.exchange import (
@@ -102,8 +103,13 @@ def build_image_review_assets(project: ImageProjectAssets) -> list[dg.AssetsDefi
     ) -> dg.Output[pd.DataFrame]:
         gold = data.import_gold()
         imported = [{"file": "gold", "rows": gold.rows}] if gold else []
-        for file in config.files:
-            result = data.import_review_file(file, reviewer=config.reviewer)
+        if project.detection:
+            results = [
+                data.import_review_file(file, reviewer=config.reviewer) for file in config.files
+            ]
+        else:  # class labels: all files with their ledger rows, or none
+            results = import_review_files_atomically(context, project, config.files)
+        for file, result in zip(config.files, results, strict=True):
             context.log.info(f"imported {result.rows} reviews from {file}")
             imported.append({"file": file, "rows": result.rows})
         reviewed = data.reviewed()

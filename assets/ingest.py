@@ -5,7 +5,12 @@ import dagster as dg
 from assets.common import ProjectAssets
 from assets.governance import commit_ingest
 from labelgate.errors import SourceError
-from labelgate.ingest import discover_batches, drop_known_items, ingest_batch
+from labelgate.ingest import (
+    WHOLE_FILE_ROW,
+    discover_batches,
+    drop_known_items,
+    ingest_batch,
+)
 from labelgate.project import RAW_ITEMS
 
 
@@ -34,6 +39,7 @@ def build_raw_items(project: ProjectAssets) -> dg.AssetsDefinition:
         result = drop_known_items(result, known)
         result, governance = commit_ingest(context, project, result)  # + ledger rows
         reasons = result.quarantine["reason"].value_counts().to_dict()
+        unreadable = int((result.quarantine["source_row"] == WHOLE_FILE_ROW).sum())
         return dg.MaterializeResult(
             metadata={
                 **governance,
@@ -42,6 +48,7 @@ def build_raw_items(project: ProjectAssets) -> dg.AssetsDefinition:
                 "kept": result.kept,
                 "duplicates": result.duplicates,
                 "quarantined": result.quarantined,
+                "unreadable_files": unreadable,
                 "quarantine_reasons": dg.MetadataValue.json(reasons),
                 "source_file": dg.MetadataValue.path(str(batch.path)),
                 "source_sha256": result.source_sha256,

@@ -5,7 +5,12 @@ import pandas as pd
 from pydantic import Field
 
 from assets.common import ProjectAssets, class_distribution
-from assets.governance import gate_queue_text, governance_metadata, record_review_decisions
+from assets.governance import (
+    gate_queue_text,
+    governance_metadata,
+    import_review_files_atomically,
+    record_review_decisions,
+)
 from labelgate.models.active import prioritize_queue
 from labelgate.project import AUTO_LABELS, RAW_ITEMS, REVIEW_QUEUE, REVIEWED_LABELS
 from labelgate.review import (
@@ -112,9 +117,9 @@ def build_review_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
     def reviewed_labels(
         context: dg.AssetExecutionContext, config: ImportReviewsConfig
     ) -> dg.Output[pd.DataFrame]:
-        imported = []
-        for file in config.files:
-            result = data.import_review_file(file)
+        imported = []  # all files with their ledger rows, or none
+        results = import_review_files_atomically(context, project, config.files)
+        for file, result in zip(config.files, results, strict=True):
             context.log.info(f"imported {result.rows} reviews from {file}")
             imported.append({"file": file, "rows": result.rows, "changed": result.changed_labels})
         recorded = record_review_decisions(context, project)  # ledger: review_decision rows

@@ -72,8 +72,14 @@ def _dawid_skene(
 def posterior(
     outputs: list[LabelerOutput], roles: dict[str, bool], k: int, *, seed: int = 0
 ) -> np.ndarray:
-    """(N, K) posterior. ``roles`` maps labeler name → True for soft (probabilistic) sources."""
-    n = len(outputs[0].probs)
+    """(N, K) posterior. ``roles`` maps labeler name → True for soft (probabilistic) sources.
+
+    A batch with no items (every row a duplicate or quarantined) has no outputs, or outputs
+    of zero rows: its posterior is an empty (0, K) array, not an error.
+    """
+    n = len(outputs[0].probs) if outputs else 0
+    if n == 0:
+        return np.empty((0, k))
     hard = [o for o in outputs if not roles[o.name]]
     soft = [o for o in outputs if roles[o.name]]
     if hard:

@@ -66,6 +66,8 @@ class ProjectData:
         wanted = sorted(set(item_ids))
         frames = []
         for key in self.tables.partitions(RAW_ITEMS) if wanted else []:
+            if self.tables.row_count(RAW_ITEMS, key) == 0:
+                continue  # a batch of no new items: its columns have no type to filter on
             table = pq.read_table(
                 self.tables.path(RAW_ITEMS, key),
                 columns=["item_id", "text"],

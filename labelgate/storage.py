@@ -3,11 +3,15 @@
 Layout: ``{root}/{asset}/{partition}.parquet``; unpartitioned assets use ``_all.parquet``.
 A write goes to a temporary file in the same folder, is fsynced, then renamed over the
 target, so a reader never sees half a table and a crash leaves the previous version intact.
+A temporary file's name carries its writer (``{host}~{pid}``), so crash recovery can delete
+the ones whose writer is gone without touching a live writer's.
 """
 
 import os
 import re
+import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,13 +22,51 @@ import pyarrow.parquet as pq
 
 UNPARTITIONED = "_all"
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=-]{0,199}$")
+_HOST = re.sub(r"[^A-Za-z0-9-]+", "-", socket.gethostname())[:60] or "host"
+FOREIGN_TEMP_GRACE_S = 3600  # a temp file of another host is left alone this long
+
+
+def owner_tag() -> str:
+    """Who writes a temporary file: this host and process."""
+    return f"{_HOST}~{os.getpid()}"
+
+
+def temp_prefix(target: Path) -> str:
+    """``mkstemp`` prefix of a temporary file for ``target``: ``.{name}.{host}~{pid}.``"""
+    return f".{target.name}.{owner_tag()}."
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def orphaned(temp: Path, owner: str | None = None) -> bool:
+    """True when the process that wrote ``temp`` is gone: it ran on this host and no longer
+    exists, or the file is of an unknown or foreign writer and old. ``owner`` defaults to
+    the ``{host}~{pid}`` in a name made with :func:`temp_prefix`."""
+    if owner is None:
+        parts = temp.name.rsplit(".", 3)  # [".{name}", "{host}~{pid}", random, "tmp"]
+        owner = parts[1] if len(parts) == 4 else ""
+    host, _, pid = owner.rpartition("~")
+    if host == _HOST and pid.isdigit():
+        return int(pid) != os.getpid() and not _alive(int(pid))
+    try:
+        return time.time() - temp.stat().st_mtime > FOREIGN_TEMP_GRACE_S
+    except FileNotFoundError:
+        return False
 
 
 @contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success it replaces ``target`` atomically."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -97,6 +139,15 @@ class TableStore:
         parquet = pq.ParquetFile(path)
         for batch in parquet.iter_batches(batch_size=chunk_size, columns=columns):
             yield batch.to_pandas()
+
+    def remove_orphaned_temp_files(self) -> list[Path]:
+        """Delete temporary files that crashed writers left in the table folders."""
+        removed = []
+        for temp in sorted(self.root.glob("*/.*.tmp")) if self.root.is_dir() else []:
+            if orphaned(temp):
+                temp.unlink(missing_ok=True)
+                removed.append(temp)
+        return removed
 
     def row_count(self, asset: str, partition: str | None = None) -> int:
         return int(pq.ParquetFile(self.path(asset, partition)).metadata.num_rows)

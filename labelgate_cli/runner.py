@@ -10,10 +10,13 @@ from labelgate.errors import LabelgateError
 from labelgate.images.project import source_batch_keys
 from labelgate.project import REVIEWED_LABELS, ProjectData
 from labelgate.spec import ProjectSpec
+from labelgate_cli.orphans import fail_orphaned_runs, run_tags
 from pipelines.definitions import build_definitions
 from resources.encoder import TextEncoderResource
 
-LOG_LEVEL = os.environ.get("LABELGATE_LOG_LEVEL", "WARNING")
+# Dagster's console log is quiet: a failed step's error reaches the user once, as the
+# command's own one-line error; its traceback stays in the instance's run log (UI).
+LOG_LEVEL = os.environ.get("LABELGATE_LOG_LEVEL", "CRITICAL")
 
 
 class RunFailed(LabelgateError):
@@ -33,12 +36,17 @@ def _execute(
     run_config = dict(kwargs.pop("run_config", None) or {})  # type: ignore[call-overload]
     run_config.setdefault("loggers", {"console": {"config": {"log_level": LOG_LEVEL}}})
     try:
-        result = job.execute_in_process(instance=instance, run_config=run_config, **kwargs)
+        result = job.execute_in_process(
+            instance=instance, run_config=run_config, tags=run_tags(), **kwargs
+        )
     except dg.DagsterExecutionStepExecutionError as exc:
         user = exc.user_exception
         if isinstance(user, LabelgateError):
             raise user from None
-        raise RunFailed(f"{job_name} failed: {user}") from exc
+        raise RunFailed(
+            f"{job_name} failed: {type(user).__name__}: {user} (the traceback is in the "
+            "Dagster run log: make ui)"
+        ) from exc
     if not result.success:
         raise RunFailed(f"{job_name} failed (run {result.run_id}); see the Dagster UI")
     return result
@@ -56,6 +64,7 @@ def run_project(
     on_batch: Callable[[str], None] | None = None,
 ) -> RunSummary:
     """Label every source batch (adding new partitions), then gate and refresh the queue."""
+    fail_orphaned_runs(instance)  # runs a killed process left STARTED
     defs = project_definitions(spec, encoder)
     batches = source_batch_keys(spec)
     partitions_name = f"{spec.name}__batches"

@@ -15,7 +15,7 @@ REVIEW_SUFFIXES = {".csv", ".json"}
 
 
 def _fingerprint(path: Path) -> str:
-    stat = path.stat()
+    stat = path.stat() if path.exists() else path.lstat()  # a broken link is a batch too
     return f"{stat.st_size}:{stat.st_mtime_ns}"
 
 

@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from labelgate.governance.verify import verify_project
@@ -81,3 +82,9 @@ def test_kill_9_while_writing_labels_then_rerun(project: ProjectSpec, tmp_path: 
     assert committed <= ledger.count(LABEL_PROPOSED) == items * labelers
     assert data.tables.exists(ACCEPTED_LABELS)
     assert not list(data.tables.root.glob("*/.*.staged"))
+    assert not list(data.tables.root.glob("*/.*.tmp"))
+    # the killed run does not stay STARTED in the instance: the re-run marked it failed
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        live = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING]
+        assert instance.get_runs(filters=dg.RunsFilter(statuses=live)) == []
+        assert instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]))

@@ -14,6 +14,7 @@ from labelgate.ids import text_item_id
 from labelgate.ingest import (
     ITEM_COLUMNS,
     QUARANTINE_COLUMNS,
+    WHOLE_FILE_ROW,
     Batch,
     IngestResult,
     batch_key,
@@ -295,17 +296,18 @@ def test_ingested_items_can_be_stored(tmp_path: Path) -> None:
 # --- discovering batches ------------------------------------------------------------------
 
 
-def test_discover_batches_ignores_unknown_hidden_and_folders(tmp_path: Path) -> None:
+def test_discover_batches_ignores_unknown_and_folders_and_flags_hidden(tmp_path: Path) -> None:
     for name in ["b.jsonl", "a.csv", "c.parquet", "d.ndjson", "E.CSV", "notes.txt", ".hidden.csv"]:
         (tmp_path / name).write_text("text\n", encoding="utf-8")
     (tmp_path / "sub.csv").mkdir()
     batches = discover_batches(SourceSpec(path=tmp_path))
-    assert [(b.key, b.path.name, b.format) for b in batches] == [
-        ("E.CSV", "E.CSV", "csv"),
-        ("a.csv", "a.csv", "csv"),
-        ("b.jsonl", "b.jsonl", "jsonl"),
-        ("c.parquet", "c.parquet", "parquet"),
-        ("d.ndjson", "d.ndjson", "jsonl"),
+    assert [(b.key, b.path.name, b.format, b.problem is None) for b in batches] == [
+        ("E.CSV", "E.CSV", "csv", True),
+        ("a.csv", "a.csv", "csv", True),
+        ("b.jsonl", "b.jsonl", "jsonl", True),
+        ("c.parquet", "c.parquet", "parquet", True),
+        ("d.ndjson", "d.ndjson", "jsonl", True),
+        ("hidden.csv", ".hidden.csv", "csv", False),  # counted and quarantined, not skipped
     ]
 
 
@@ -324,11 +326,15 @@ def test_discover_batches_missing_folder(tmp_path: Path) -> None:
         discover_batches(SourceSpec(path=tmp_path / "file.csv"))
 
 
-def test_discover_batches_refuses_key_clashes(tmp_path: Path) -> None:
+def test_discover_batches_settles_key_clashes(tmp_path: Path) -> None:
     (tmp_path / "jan 2024.csv").write_text("text\n", encoding="utf-8")
     (tmp_path / "jan_2024.csv").write_text("text\n", encoding="utf-8")
-    with pytest.raises(SourceError, match=r"same batch key\(s\) \['jan_2024.csv'\]"):
-        discover_batches(SourceSpec(path=tmp_path))
+    batches = {b.path.name: b for b in discover_batches(SourceSpec(path=tmp_path))}
+    assert batches["jan_2024.csv"].key == "jan_2024.csv"  # its name is the key: it keeps it
+    assert batches["jan_2024.csv"].problem is None
+    loser = batches["jan 2024.csv"]
+    assert loser.key.startswith("jan_2024.csv-") and loser.key != "jan_2024.csv"
+    assert "maps to batch key 'jan_2024.csv'" in str(loser.problem)
 
 
 @pytest.mark.parametrize(
@@ -347,16 +353,14 @@ def test_batch_keys_are_safe_partition_keys(tmp_path: Path, name: str, key: str)
     TableStore(tmp_path).path("raw_items", key)  # the store accepts every batch key
 
 
-def test_unreadable_parquet_names_the_file(tmp_path: Path) -> None:
-    path = tmp_path / "corrupt.parquet"
-    path.write_bytes(b"PAR1 this is not a parquet file")
-    spec = SourceSpec(path=tmp_path)
-    with pytest.raises(SourceError, match=r"corrupt\.parquet cannot be read as parquet"):
-        ingest_batch(Batch("corrupt.parquet", path, "parquet"), spec)
+def test_unreadable_parquet_is_quarantined_whole(tmp_path: Path) -> None:
+    result = ingest(tmp_path, "corrupt.parquet", b"PAR1 this is not a parquet file")
+    assert (result.seen, result.kept, result.quarantined) == (1, 0, 1)
+    assert result.quarantine["source_row"].tolist() == [WHOLE_FILE_ROW]
+    assert "file not ingested: cannot be read as parquet" in result.quarantine["reason"].iloc[0]
 
 
-def test_unparseable_csv_names_the_file(tmp_path: Path) -> None:
-    path = tmp_path / "empty.csv"
-    path.write_bytes(b"")
-    with pytest.raises(SourceError, match=r"empty\.csv cannot be read as csv"):
-        ingest_batch(Batch("empty.csv", path, "csv"), SourceSpec(path=tmp_path))
+def test_empty_csv_is_quarantined_whole(tmp_path: Path) -> None:
+    result = ingest(tmp_path, "empty.csv", b"")
+    assert (result.seen, result.kept, result.quarantined) == (1, 0, 1)
+    assert reasons(result) == {WHOLE_FILE_ROW: "file not ingested: empty file: no header line"}

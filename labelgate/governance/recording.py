@@ -55,10 +55,17 @@ def quarantine_rows(quarantine: pd.DataFrame, source_sha256: str) -> list[Ledger
                 "source_sha256": source_sha256,
             },
             None,
-            f"quarantined:{source_sha256}:{int(row.source_row)}",
+            _quarantine_key(row.batch, int(row.source_row), source_sha256),
         )
         for row in quarantine.itertuples(index=False)
     ]
+
+
+def _quarantine_key(batch: str, source_row: int, source_sha256: str) -> str:
+    """A quarantined row is one fact per file content and row; a whole unreadable file
+    (negative row) per batch too, since two empty files share their content hash."""
+    key = f"quarantined:{source_sha256}:{source_row}"
+    return key if source_row >= 0 else f"{key}:{batch}"
 
 
 def candidate_rows(path: Path, batch: str) -> Iterator[LedgerRow]:

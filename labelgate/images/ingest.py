@@ -6,7 +6,8 @@ Item id = content hash of the file's bytes. Every file with an image suffix is c
 ``seen == kept + duplicates + quarantined``. Quarantined, with the reason: empty files,
 files over the byte limit, files that are not images, images whose header promises more
 pixels than the limit (the decompression-bomb guard: checked before any pixel is decoded),
-and truncated or corrupt images.
+and truncated or corrupt images; hidden files and symbolic links that lead out of the source
+folder are quarantined without being opened.
 """
 
 import hashlib
@@ -14,7 +15,7 @@ import io
 import sys
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +25,7 @@ from labelgate.errors import SourceError
 from labelgate.ids import ITEM_ID_LENGTH
 from labelgate.images.spec import IMAGE_FORMATS, ImageSourceSpec
 from labelgate.ingest import IngestResult, batch_key
+from labelgate.source_guard import clean_reason, file_problem, has_lone_surrogate, safe_text
 
 EXIF_ORIENTATION = 0x0112
 _ROTATED = {5, 6, 7, 8}  # EXIF orientations that swap width and height
@@ -46,6 +48,8 @@ class ImageBatch:
     key: str
     folder: Path
     files: tuple[Path, ...]
+    # files that must not be opened, with the reason (hidden, a link out of the source)
+    refused: tuple[tuple[Path, str], ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -63,13 +67,20 @@ def image_item_id(data: bytes) -> str:
 
 
 def _image_files(folder: Path, suffixes: frozenset[str], *, recursive: bool) -> list[Path]:
+    """Files with an image suffix, hidden ones included (they are refused, not skipped)."""
     pattern = "**/*" if recursive else "*"
     return sorted(
-        p
-        for p in folder.glob(pattern)
-        if p.is_file()
-        and p.suffix.lower() in suffixes
-        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        p for p in folder.glob(pattern) if p.suffix.lower() in suffixes and not p.is_dir()
+    )
+
+
+def _batch(key: str, folder: Path, root: Path, files: list[Path]) -> ImageBatch:
+    problems = {path: file_problem(path, root) for path in files}
+    return ImageBatch(
+        key,
+        folder,
+        tuple(p for p in files if problems[p] is None),
+        tuple((p, reason) for p, reason in problems.items() if reason is not None),
     )
 
 
@@ -83,11 +94,11 @@ def discover_image_batches(
     batches = []
     top = _image_files(folder, suffixes, recursive=False)
     if top:
-        batches.append(ImageBatch(batch_key(folder), folder, tuple(top)))
+        batches.append(_batch(batch_key(folder), folder, folder, top))
     for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
         files = _image_files(sub, suffixes, recursive=True)
         if files:
-            batches.append(ImageBatch(batch_key(sub), sub, tuple(files)))
+            batches.append(_batch(batch_key(sub), sub, folder, files))
     keys = [b.key for b in batches]
     clashes = sorted({k for k in keys if keys.count(k) > 1})
     if clashes:
@@ -119,12 +130,12 @@ def inspect_image(path: Path, data: bytes, limits: ImageLimits) -> tuple[int, in
                 if image.getexif().get(EXIF_ORIENTATION, 1) in _ROTATED:
                     width, height = height, width
                 return width, height, str(image.format or path.suffix.lstrip(".")).lower()
-    except UnidentifiedImageError as exc:
-        raise ValueError(f"not a readable image: {exc}") from None
+    except UnidentifiedImageError:
+        raise ValueError("not a readable image: no image format recognizes it") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ValueError(f"decompression-bomb guard: {exc}") from None
+        raise ValueError(clean_reason(f"decompression-bomb guard: {exc}")) from None
     except (OSError, SyntaxError) as exc:
-        raise ValueError(f"truncated or corrupt image: {exc}") from None
+        raise ValueError(clean_reason(f"truncated or corrupt image: {exc}")) from None
 
 
 def _pil_open(fp: io.BytesIO) -> Image.Image:
@@ -147,6 +158,9 @@ def ingest_image_batch(batch: ImageBatch, limits: ImageLimits | None = None) -> 
     duplicates = 0
     digest = hashlib.sha256()
     for row, path in enumerate(batch.files):
+        if has_lone_surrogate(str(path)):
+            quarantine.append(_reject(batch, path, row, "file name is not valid UTF-8"))
+            continue
         try:
             size = path.stat().st_size
             if size > limits.max_bytes:  # refuse before reading it into memory
@@ -182,6 +196,8 @@ def ingest_image_batch(batch: ImageBatch, limits: ImageLimits | None = None) -> 
                 "source_id": path.relative_to(batch.folder).as_posix(),
             }
         )
+    for row, (path, reason) in enumerate(batch.refused, start=len(batch.files)):
+        quarantine.append(_reject(batch, path, row, reason))
     frame = pd.DataFrame(items, columns=IMAGE_ITEM_COLUMNS).astype(
         {"width": "int64", "height": "int64", "source_row": "int64"}
     )
@@ -191,7 +207,7 @@ def ingest_image_batch(batch: ImageBatch, limits: ImageLimits | None = None) -> 
     result = IngestResult(
         items=frame,
         quarantine=quarantine_frame,
-        seen=len(batch.files),
+        seen=len(batch.files) + len(batch.refused),
         kept=len(frame),
         duplicates=duplicates,
         source_sha256=digest.hexdigest(),
@@ -203,8 +219,8 @@ def ingest_image_batch(batch: ImageBatch, limits: ImageLimits | None = None) -> 
 def _reject(batch: ImageBatch, path: Path, row: int, reason: str) -> dict[str, object]:
     return {
         "batch": batch.key,
-        "source_file": str(path),
+        "source_file": safe_text(str(path)),
         "source_row": row,
-        "reason": reason,
-        "excerpt": path.name[:80],
+        "reason": clean_reason(reason),
+        "excerpt": safe_text(path.name[:80]),
     }

@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from labelgate.ids import sha256_file
 from labelgate.ledger.core import Ledger, LedgerRow
-from labelgate.storage import TableStore, TableWriter, fsync_dir
+from labelgate.storage import TableStore, TableWriter, fsync_dir, temp_prefix
 
 CRASH_TEST_DELAY_ENV = "LABELGATE_CRASH_TEST_DELAY"
 TABLE_KIND = "table"
@@ -103,7 +103,7 @@ def ledgered_stream(
     """``TableStore.stream`` whose result commits together with its ledger rows."""
     target = store.path(asset, partition)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, name = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(name)
     try:
@@ -133,7 +133,7 @@ def ledgered_write(
     path and the number of rows appended to the ledger (0 when all were there already)."""
     target = store.path(asset, partition)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, name = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(name)
     try:
@@ -159,6 +159,7 @@ def recover_tables(ledger: Ledger, store: TableStore) -> dict[str, list[str]]:
     done: dict[str, list[str]] = {"rolled_forward": [], "discarded": []}
     if not store.root.is_dir():
         return done
+    done["discarded"] += [str(p) for p in store.remove_orphaned_temp_files()]
     markers = {c.path: c.sha256 for c in ledger.commits(TABLE_KIND)}
     for staged in sorted(store.root.glob("*/.*.staged")):
         name = staged.name[1:].rsplit(".", 2)[0]  # ".{name}.{sha}.staged" -> name

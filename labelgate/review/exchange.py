@@ -25,6 +25,7 @@ import pandas as pd
 from labelgate.csv_safety import write_csv
 from labelgate.errors import ReviewFileError
 from labelgate.identities import IdentityError, ReviewerResolver, safe_name
+from labelgate.review.reviewer_names import reviewer_problem
 from labelgate.storage import atomic_path, write_text_atomic
 
 CSV_COLUMNS = ["item_id", "text", "predicted_label", "confidence", "purpose", "rank"]
@@ -253,6 +254,8 @@ def _problems(
         problems.append(f"label {record.label!r} is not one of the classes {class_names}")
     if record.reviewer is None:
         problems.append("missing reviewer")
+    elif problem := reviewer_problem(record.reviewer):
+        problems.append(problem)
     else:
         try:
             who = reviewers(record.reviewer)

@@ -92,6 +92,30 @@ class ReviewStore:
         imported before. ``purposes`` maps queued item ids to their purpose; others are
         ``adhoc``. ``imported_at`` (ISO 8601, default now) becomes ``reviewed_at``; ``reviewers``
         maps each reviewer to the identity name stored (refusing the file if one does not)."""
+        prepared = self.prepare(
+            path,
+            known_items=known_items,
+            class_names=class_names,
+            purposes=purposes,
+            imported_at=imported_at,
+            reviewers=reviewers,
+        )
+        with atomic_path(prepared.path) as tmp:
+            prepared.rows.to_parquet(tmp, index=False)
+        return prepared.result
+
+    def prepare(
+        self,
+        path: Path,
+        *,
+        known_items: set[str],
+        class_names: list[str],
+        purposes: dict[str, str],
+        imported_at: str | None = None,
+        reviewers: ReviewerResolver = safe_name,
+    ) -> "PreparedImport":
+        """Everything :meth:`import_file` checks and computes, with nothing written: the rows
+        to store at ``path`` (see :mod:`labelgate.governance.review_import`)."""
         path = Path(path)
         if not path.is_file():
             raise ReviewFileError(str(path), [("file", "does not exist or is not a file")])
@@ -118,15 +142,26 @@ class ReviewStore:
             review_file=str(path.resolve()),
             review_file_sha256=sha,
         ).astype(dict.fromkeys(REVIEWED_COLUMNS, str))
-        with atomic_path(target) as tmp:
-            rows.loc[:, REVIEWED_COLUMNS].to_parquet(tmp, index=False)
-
         items = rows.drop_duplicates("item_id")  # an item answered by two reviewers once
         previous = items["item_id"].map(before)
-        return ImportResult(
+        result = ImportResult(
             rows=len(rows),
             new_items=int(previous.isna().sum()),
             changed_labels=int((previous.notna() & (previous != items["label"])).sum()),
             path=target,
             sha256=sha,
         )
+        return PreparedImport(source=path, rows=rows.loc[:, REVIEWED_COLUMNS], result=result)
+
+
+@dataclass(frozen=True)
+class PreparedImport:
+    """A validated review file, not yet stored: ``rows`` go to ``result.path``."""
+
+    source: Path
+    rows: pd.DataFrame
+    result: ImportResult
+
+    @property
+    def path(self) -> Path:
+        return self.result.path
