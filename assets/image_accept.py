@@ -14,6 +14,7 @@ from assets.common import class_distribution
 from assets.image_common import ImageProjectAssets
 from labelgate.accept import accepted_labels as build_accepted
 from labelgate.accept import automation_rate, calibration_evidence, run_gate
+from labelgate.images.box_gate import BoxGateResult
 from labelgate.images.gate import (
     accepted_boxes,
     detection_evidence,
@@ -57,6 +58,14 @@ def build_image_accept_asset(project: ImageProjectAssets) -> dg.AssetsDefinition
                     map50=-1.0 if scores.map50 is None else round(scores.map50, 4),
                     mean_iou=-1.0 if scores.mean_iou is None else round(scores.mean_iou, 4),
                     review_scores=dg.MetadataValue.json(scores.to_metadata()),
+                )
+            if isinstance(result, BoxGateResult):
+                extra.update(
+                    box_threshold=-1.0 if result.threshold is None else result.threshold,
+                    miss_threshold=-1.0 if result.miss_threshold is None else result.miss_threshold,
+                    recall_lower_bound=-1.0
+                    if result.recall_lower_bound is None
+                    else result.recall_lower_bound,
                 )
             labels = pd.Series([b["label"] for bs in frame["boxes"] for b in bs], dtype=str)
         else:

@@ -349,9 +349,16 @@ def _why_not(
             f"{_more(ev, n_start)} more random calibration reviews are needed."
         )
     first = scan[0]
-    key = "lower_bound" if "lower_bound" in first else f"{what.split()[-1]}_lower_bound"
+    bounds = ", ".join(
+        f"{name} lower bound {first[key]:.1%}"
+        for name, key in (
+            ("precision", "lower_bound"),
+            ("precision", "precision_lower_bound"),
+            ("recall", "recall_lower_bound"),
+        )
+        if key in first
+    )
     return (
-        f"No threshold passed on {what}: the first test's lower bound is "
-        f"{first.get(key, 0.0):.1%}, short of {goal}. More random calibration reviews or "
-        "better labelers are needed."
+        f"No threshold passed on {what}: the first test's {bounds}, short of {goal}. More "
+        "random calibration reviews or better labelers are needed."
     )
