@@ -95,8 +95,10 @@ def test_c_stored_oof_probabilities_are_not_in_sample(make_project: ProjectFacto
     an item memorizes its label, one that did not can only guess (about 1 in 3)."""
     spec = make_project(training={"method": "head", "min_eval_items": 1, "oof_folds": 3})
     rng = np.random.default_rng(0)
-    n = 240
-    texts = [" ".join(rng.choice(list("abcdefghijklmnopqrstuvwxyz"), 12)) for _ in range(n)]
+    n = 150
+    letters = list("abcdefghijklmnopqrstuvwxyz")
+    words = ["".join(rng.choice(letters, 7)) for _ in range(12 * n)]  # no word repeats
+    texts = [" ".join(words[12 * i : 12 * (i + 1)]) for i in range(n)]
     labels = pd.DataFrame(
         {
             "item_id": [f"{i:016x}" for i in range(n)],
