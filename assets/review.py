@@ -15,6 +15,8 @@ class ImportReviewsConfig(dg.Config):
     """Review files (CSV item_id,label,reviewer or a Label Studio JSON export) to import."""
 
     files: list[str] = Field(default_factory=list)
+    # Who made the answers, where the file does not say (YOLO-txt folders, COCO JSON).
+    reviewer: str | None = None
 
 
 def build_review_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:

@@ -14,9 +14,11 @@ from labelgate.errors import LabelgateError, ReviewFileError
 from labelgate.export import export_frame
 from labelgate.governance.export import governed_export
 from labelgate.images.project import project_data, source_batch_keys
+from labelgate.images.spec import is_image_modality
 from labelgate.project import ACCEPTED_LABELS, REVIEW_QUEUE, ProjectData
 from labelgate.status import ProjectStatus, project_status
 from labelgate_cli.governance import register as register_governance
+from labelgate_cli.image_commands import export_image_table
 from labelgate_cli.image_commands import register as register_image_commands
 from labelgate_cli.instance import get_instance
 from labelgate_cli.models import register as register_models
@@ -149,9 +151,14 @@ def export_labels(
     format: Annotated[ExportFormat, typer.Option("--format", help="Output format.")],
     out: Annotated[Path, typer.Option("--out", help="Folder to write into.")],
 ) -> None:
-    """Export the accepted labels with their text."""
+    """Export the accepted labels with their text (image projects: with the image path)."""
     try:
-        data = ProjectData(resolve_project(project))
+        spec = resolve_project(project)
+        if is_image_modality(spec.modality):
+            written = export_image_table(spec, format.value, out)
+            console.print(f"wrote {written.rows} labels to [bold]{written.path}[/]")
+            return
+        data = ProjectData(spec)
         if not data.tables.exists(ACCEPTED_LABELS):
             _fail(f"project {data.spec.name} has no accepted labels yet: run it first")
         frame = export_frame(data.tables.read(ACCEPTED_LABELS), data.items())
@@ -205,6 +212,14 @@ def review_import(
         ),
     ],
     encoder: EncoderOpt = Encoder.minilm,
+    reviewer: Annotated[
+        str | None,
+        typer.Option(
+            "--reviewer",
+            help="Who made the answers, for files that do not say (YOLO-txt folders, COCO "
+            "JSON): an identity, never a folder name.",
+        ),
+    ] = None,
 ) -> None:
     """Import review decisions; a file with any bad row is refused whole."""
     from labelgate_cli.runner import import_reviews
@@ -215,7 +230,11 @@ def review_import(
             if not file.exists():
                 _fail(f"review file {file} does not exist")
         import_reviews(
-            spec, [str(f) for f in files], instance=get_instance(), encoder=_encoder(encoder)
+            spec,
+            [str(f) for f in files],
+            instance=get_instance(),
+            encoder=_encoder(encoder),
+            reviewer=reviewer,
         )
         reviewed = project_data(spec).reviewed()
         console.print(

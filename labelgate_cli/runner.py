@@ -91,8 +91,13 @@ def import_reviews(
     *,
     instance: dg.DagsterInstance,
     encoder: TextEncoderResource,
+    reviewer: str | None = None,
 ) -> str:
-    """Import review files through the ``reviewed_labels`` asset, so the UI records it."""
+    """Import review files through the ``reviewed_labels`` asset, so the UI records it;
+    ``reviewer`` names who made YOLO / COCO answers (those files do not say)."""
     defs = project_definitions(spec, encoder)
-    run_config = {"ops": {f"{spec.name}__{REVIEWED_LABELS}": {"config": {"files": files}}}}
+    config: dict[str, object] = {"files": files}
+    if reviewer is not None:
+        config["reviewer"] = reviewer
+    run_config = {"ops": {f"{spec.name}__{REVIEWED_LABELS}": {"config": config}}}
     return _execute(defs, f"{spec.name}__import_reviews", instance, run_config=run_config).run_id

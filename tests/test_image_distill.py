@@ -96,7 +96,10 @@ def test_image_label_set_trains_a_student_that_must_beat_the_teacher(
     with dg.instance_for_test() as instance:
         run_project(spec, instance=instance, encoder=ENCODER)
         _review_everything(spec, truth, tmp_path / "answers")
-        import_reviews(spec, [str(tmp_path / "answers")], instance=instance, encoder=ENCODER)
+        import_reviews(
+            spec, [str(tmp_path / "answers")], instance=instance, encoder=ENCODER,
+            reviewer="annotator",
+        )  # fmt: skip
         publish(spec, instance=instance, encoder=ENCODER)
 
         # The box label set: same versioned machinery, a draft until approved.

@@ -15,7 +15,7 @@ Clopper–Pearson scan as text (:func:`labelgate.gate.choose_threshold`), run on
 random calibration sample only.
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 import pandas as pd
@@ -57,9 +57,16 @@ def detection_evidence(
 
 
 def run_detection_gate(
-    auto_labels: pd.DataFrame, reviewed: pd.DataFrame, gate: GateSpec
+    auto_labels: pd.DataFrame,
+    reviewed: pd.DataFrame,
+    gate: GateSpec,
+    *,
+    in_sample: Collection[str] = (),
 ) -> GateResult | BoxGateResult:
-    """The project's detection gate over its reviewed calibration images."""
+    """The project's detection gate over its reviewed calibration images, leaving out the
+    ``in_sample`` ones (a model that made their auto-label trained on them)."""
+    if len(in_sample):
+        reviewed = reviewed[~reviewed["item_id"].isin(set(in_sample))]
     if gate.detection_criterion == "box":
         return box_gate(
             box_evidence(auto_labels, reviewed),
