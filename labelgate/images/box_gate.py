@@ -45,8 +45,7 @@ class BoxEvidence:
     """Calibration evidence, one entry per image (I images, B auto boxes in all).
 
     ``image`` (B,) the image index of each auto box; ``confidence`` (B,) and ``correct`` (B,)
-    per auto box; ``miss_score`` (I,), ``n_true`` (I,) reviewed boxes per image;
-    ``true_found`` (I, ) is filled per box threshold by :meth:`found_at`.
+    per auto box; ``miss_score`` (I,) and ``n_true`` (I,), the reviewed boxes, per image.
     """
 
     item_ids: list[str]
@@ -206,8 +205,8 @@ def box_gate(
         evidence, t, target_precision, target_recall, alpha, n_start, step_fraction
     )
     if best is None:
-        return BoxGateResult(
-            t, None, n_accepted=0, accuracy=None, lower_bound=None, recall=None,
+        return BoxGateResult(  # the box threshold alone admits nothing: see box_scan
+            None, None, n_accepted=0, accuracy=None, lower_bound=None, recall=None,
             recall_lower_bound=None, reviews_needed=_more(evidence, n_start),
             reason=_why_not(miss_scan, evidence, n_start, "recall", goal),
             box_scan=box_scan, miss_scan=miss_scan, **base,
