@@ -1,7 +1,7 @@
 """Governance hooks the stage assets call: ledgered writes, review and gate records, and the
 ledger head / label-set version every materialization reports."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from labelgate.governance.recording import (
 )
 from labelgate.governance.review_import import import_review_files
 from labelgate.ingest import IngestResult
-from labelgate.ledger import Ledger
+from labelgate.ledger import Ledger, LedgerRow
 from labelgate.ledger.commit import ledgered_stream, ledgered_write, recover_tables
 from labelgate.pii import RedactionReport, apply_pii_policy
 from labelgate.project import CANDIDATE_LABELS, QUARANTINE, RAW_ITEMS
@@ -62,9 +62,13 @@ def commit_ingest(
 
 @contextmanager
 def candidate_writer(
-    context: dg.AssetExecutionContext, project: ProjectAssets, schema: Any
+    context: dg.AssetExecutionContext,
+    project: ProjectAssets,
+    schema: Any,
+    rows: Callable[[Path, str], Iterator[LedgerRow]] = candidate_rows,
 ) -> Iterator[TableWriter]:
-    """The candidate_labels stream; its label_proposed rows commit with the file."""
+    """The candidate_labels stream; its label_proposed rows (``rows(file, batch)``, text
+    labels by default) commit with the file."""
     key = context.partition_key
     with ledgered_stream(
         ledger_of(project),
@@ -72,7 +76,7 @@ def candidate_writer(
         CANDIDATE_LABELS,
         key,
         schema,
-        lambda path: candidate_rows(path, key),
+        lambda path: rows(path, key),
         run_id=context.run_id,
     ) as writer:
         yield writer

@@ -11,15 +11,18 @@ import dagster as dg
 import pandas as pd
 
 from assets.common import class_distribution
+from assets.governance import record_gate
 from assets.image_common import ImageProjectAssets
 from labelgate.accept import accepted_labels as build_accepted
 from labelgate.accept import automation_rate, calibration_evidence, run_gate
+from labelgate.images.box_gate import BoxGateResult
 from labelgate.images.gate import (
     accepted_boxes,
     detection_evidence,
     run_detection_gate,
     scores_against_reviews,
 )
+from labelgate.models.image_service import in_sample_items
 from labelgate.plots import png_markdown, reliability_png
 from labelgate.project import ACCEPTED_LABELS, AUTO_LABELS, REVIEWED_LABELS
 
@@ -48,7 +51,13 @@ def build_image_accept_asset(project: ImageProjectAssets) -> dg.AssetsDefinition
         auto_labels = auto_labels.drop_duplicates("item_id")
         extra: dict[str, object] = {}
         if project.detection:
-            result = run_detection_gate(auto_labels, reviewed_labels, spec.gate)
+            in_sample = in_sample_items(spec, auto_labels)  # never calibrate on those
+            result = run_detection_gate(
+                auto_labels, reviewed_labels, spec.gate, in_sample=in_sample
+            )
+            extra["calibration_in_sample_left_out"] = int(
+                reviewed_labels["item_id"].isin(in_sample).sum()
+            )
             frame = accepted_boxes(auto_labels, reviewed_labels, result, context.run_id)
             evidence = detection_evidence(auto_labels, reviewed_labels, purposes=["calibration"])
             scores = scores_against_reviews(auto_labels, reviewed_labels, spec.class_names)
@@ -57,6 +66,14 @@ def build_image_accept_asset(project: ImageProjectAssets) -> dg.AssetsDefinition
                     map50=-1.0 if scores.map50 is None else round(scores.map50, 4),
                     mean_iou=-1.0 if scores.mean_iou is None else round(scores.mean_iou, 4),
                     review_scores=dg.MetadataValue.json(scores.to_metadata()),
+                )
+            if isinstance(result, BoxGateResult):
+                extra.update(
+                    box_threshold=-1.0 if result.threshold is None else result.threshold,
+                    miss_threshold=-1.0 if result.miss_threshold is None else result.miss_threshold,
+                    recall_lower_bound=-1.0
+                    if result.recall_lower_bound is None
+                    else result.recall_lower_bound,
                 )
             labels = pd.Series([b["label"] for bs in frame["boxes"] for b in bs], dtype=str)
         else:
@@ -71,9 +88,11 @@ def build_image_accept_asset(project: ImageProjectAssets) -> dg.AssetsDefinition
             threshold=result.threshold,
         )
         n_items = len(auto_labels)
+        governance = record_gate(context, project, result.to_metadata(), frame)  # ledger row
         return dg.Output(
             frame,
             metadata={
+                **governance,
                 "dagster/row_count": len(frame),
                 "items": n_items,
                 "auto_accepted": int((frame["source"] == "auto").sum()),

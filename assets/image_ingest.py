@@ -1,14 +1,14 @@
 """raw_items for images: one image folder (batch) → items with size and format + quarantine."""
 
 import dagster as dg
-import pandas as pd
 
+from assets.governance import commit_ingest
 from assets.image_common import ImageProjectAssets
 from labelgate.errors import SourceError
 from labelgate.images.ingest import ImageLimits, discover_image_batches, ingest_image_batch
 from labelgate.images.spec import ImageSourceSpec
 from labelgate.ingest import drop_known_items
-from labelgate.project import QUARANTINE, RAW_ITEMS
+from labelgate.project import RAW_ITEMS
 
 
 def build_image_raw_items(project: ImageProjectAssets) -> dg.AssetsDefinition:
@@ -26,7 +26,7 @@ def build_image_raw_items(project: ImageProjectAssets) -> dg.AssetsDefinition:
         description=f"Images of one source folder of {project.name}: id = content hash, width "
         "and height; unreadable, truncated, empty, non-image and oversized files quarantined.",
     )
-    def raw_items(context: dg.AssetExecutionContext) -> dg.Output[pd.DataFrame]:
+    def raw_items(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         batches = {b.key: b for b in discover_image_batches(source.path, source.formats)}
         batch = batches.get(context.partition_key)
         if batch is None:
@@ -37,12 +37,12 @@ def build_image_raw_items(project: ImageProjectAssets) -> dg.AssetsDefinition:
         others = [k for k in project.data.tables.partitions(RAW_ITEMS) if k != batch.key]
         known = set(project.data.tables.read_all(RAW_ITEMS, others).get("item_id", []))
         result = drop_known_items(result, known)
-        project.data.tables.write(QUARANTINE, result.quarantine, batch.key)
+        result, governance = commit_ingest(context, project, result)  # + ledger rows
         reasons = result.quarantine["reason"].map(lambda r: r.split(":")[0]).value_counts()
         preview = result.items[["item_id", "source_id", "width", "height", "format"]].head(5)
-        return dg.Output(
-            result.items,
+        return dg.MaterializeResult(
             metadata={
+                **governance,
                 "dagster/row_count": result.kept,
                 "seen": result.seen,
                 "kept": result.kept,

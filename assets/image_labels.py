@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from assets.common import class_distribution
+from assets.governance import candidate_writer
 from assets.image_common import ImageProjectAssets
 from labelgate.aggregate import aggregate
 from labelgate.candidates import CANDIDATE_SCHEMA, CandidateStats, label_stream, outputs_from_frame
@@ -17,6 +18,7 @@ from labelgate.images.labeling import (
     detection_stream,
 )
 from labelgate.images.plots import sample_boxes_png
+from labelgate.images.recording import detection_candidate_rows
 from labelgate.plots import confidence_histogram_png, png_markdown
 from labelgate.project import AUTO_LABELS, CANDIDATE_LABELS, RAW_ITEMS
 
@@ -51,7 +53,8 @@ def build_image_label_assets(project: ImageProjectAssets) -> list[dg.AssetsDefin
         if project.detection:
             detectors = project.detectors()
             stats = DetectionStats()
-            with data.tables.stream(CANDIDATE_LABELS, key, DETECTION_CANDIDATE_SCHEMA) as writer:
+            schema, rows = DETECTION_CANDIDATE_SCHEMA, detection_candidate_rows
+            with candidate_writer(context, project, schema, rows) as writer:  # + ledger rows
                 for frame in detection_stream(chunks, detectors):
                     writer.write(frame)
                     stats.add(frame)
@@ -67,7 +70,7 @@ def build_image_label_assets(project: ImageProjectAssets) -> list[dg.AssetsDefin
             classifiers = project.classifiers()
             counts = CandidateStats()
             texts = (c.rename(columns={"path": "text"}) for c in chunks)
-            with data.tables.stream(CANDIDATE_LABELS, key, CANDIDATE_SCHEMA) as writer:
+            with candidate_writer(context, project, CANDIDATE_SCHEMA) as writer:  # + ledger rows
                 for frame in label_stream(texts, classifiers, spec.class_names):
                     writer.write(frame)
                     counts.add(frame)
@@ -78,6 +81,7 @@ def build_image_label_assets(project: ImageProjectAssets) -> list[dg.AssetsDefin
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": writer.rows,
+                "ledger_rows_appended": writer.appended,
                 "items": items,
                 "images_per_second": round(items / elapsed, 2) if elapsed else 0.0,
                 "labeler_versions": dg.MetadataValue.json(versions),

@@ -128,6 +128,14 @@ class GateSpec(_Strict):
     confidence: Annotated[float, Field(gt=0, lt=1)] = 0.95
     # Accuracy the first test of the threshold scan is sized for; default half-way to 1.
     planning_accuracy: Annotated[float, Field(gt=0, le=1)] | None = None
+    # Detection only. box: accepted images' boxes meet target_accuracy as box precision and
+    # target_recall as recall (labelgate.images.box_gate); exact: whole images exactly right.
+    detection_criterion: Literal["box", "exact"] = "box"
+    target_recall: Annotated[float, Field(gt=0, lt=1)] | None = None  # default target_accuracy
+
+    @property
+    def recall_target(self) -> float:
+        return self.target_accuracy if self.target_recall is None else self.target_recall
 
     @model_validator(mode="after")
     def _planning_above_target(self) -> "GateSpec":

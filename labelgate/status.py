@@ -2,8 +2,11 @@
 
 from dataclasses import dataclass
 
+import pandas as pd
+
 from labelgate.accept import run_gate
 from labelgate.gate import GateResult
+from labelgate.images.box_gate import BoxGateResult
 from labelgate.images.gate import run_detection_gate
 from labelgate.project import ACCEPTED_LABELS, QUARANTINE, REVIEW_QUEUE, ProjectData
 
@@ -20,11 +23,23 @@ class ProjectStatus:
     queued_for_review: int
     auto_accepted: int
     accepted: int
-    gate: GateResult | None
+    gate: GateResult | BoxGateResult | None
 
     @property
     def automation_rate(self) -> float:
         return self.auto_accepted / self.items if self.items else 0.0
+
+
+def _gate(
+    data: ProjectData, auto: pd.DataFrame, reviewed: pd.DataFrame
+) -> GateResult | BoxGateResult:
+    """The gate as ``accepted_labels`` runs it (detection: without in-sample images)."""
+    if data.spec.modality != "image_detection":
+        return run_gate(auto, reviewed, data.spec.gate)
+    from labelgate.models.image_service import in_sample_items  # imports the YOLO code
+
+    in_sample = in_sample_items(data.spec, auto)
+    return run_detection_gate(auto, reviewed, data.spec.gate, in_sample=in_sample)
 
 
 def project_status(data: ProjectData) -> ProjectStatus:
@@ -34,8 +49,7 @@ def project_status(data: ProjectData) -> ProjectStatus:
     accepted = tables.read(ACCEPTED_LABELS) if tables.exists(ACCEPTED_LABELS) else None
     queue = tables.read(REVIEW_QUEUE) if tables.exists(REVIEW_QUEUE) else None
     pending_queue = 0 if queue is None else int((~queue["item_id"].isin(reviewed["item_id"])).sum())
-    gate_of = run_detection_gate if data.spec.modality == "image_detection" else run_gate
-    gate = gate_of(auto.drop_duplicates("item_id"), reviewed, data.spec.gate) if len(auto) else None
+    gate = _gate(data, auto.drop_duplicates("item_id"), reviewed) if len(auto) else None
     return ProjectStatus(
         project=data.spec.name,
         batches=len(tables.partitions("raw_items")),

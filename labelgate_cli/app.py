@@ -171,8 +171,9 @@ def export_labels(
         bool, typer.Option("--all", help="Same as --status all.", show_default=False)
     ] = False,
 ) -> None:
-    """Export labels with their text and your own ids (source_id): the accepted labels, or
-    the proposed labels of all items with their status. CSV by default."""
+    """Export labels with their text (image projects: the image path) and your own ids
+    (source_id): the accepted labels, or the proposed labels of all items with their status.
+    CSV by default."""
     from labelgate_cli.export_command import export_selection
 
     try:
@@ -233,7 +234,11 @@ def review_import(
     encoder: EncoderOpt = Encoder.minilm,
     reviewer: Annotated[
         str | None,
-        typer.Option(help="Who made YOLO-txt / COCO labels (an identity of the project)."),
+        typer.Option(
+            "--reviewer",
+            help="Who made the answers, for files that do not say (YOLO-txt folders, COCO "
+            "JSON): an identity, never a folder name.",
+        ),
     ] = None,
 ) -> None:
     """Import review decisions; a file with any bad row is refused whole."""

@@ -34,12 +34,18 @@ def export_selection(
     spec: ProjectSpec, status: ExportStatus, fmt: ExportFormat, out: Path | None
 ) -> tuple[ExportResult, dict[str, int]]:
     """Export the ``status`` selection; returns the result and the rows per status."""
-    if spec.modality != "text":
-        raise LabelgateError(
-            f"project {spec.name} is an image project: export it with labelgate export-images"
-        )
-    data = ProjectData(spec)
     out_dir = out if out is not None else spec.project_dir / "exports"
+    if spec.modality != "text":
+        if status != "accepted":
+            raise LabelgateError(
+                f"project {spec.name} is an image project: only its accepted labels export "
+                "as a table (--status accepted); review state is in `labelgate status`"
+            )
+        from labelgate_cli.image_commands import export_image_table
+
+        result = export_image_table(spec, fmt, out_dir)
+        return result, {"accepted": result.rows}
+    data = ProjectData(spec)
     if status == "accepted":
         if not data.tables.exists(ACCEPTED_LABELS):
             raise LabelgateError(f"project {spec.name} has no accepted labels yet: run it first")

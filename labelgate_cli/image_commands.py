@@ -8,9 +8,11 @@ import typer
 from rich.console import Console
 
 from labelgate.errors import LabelgateError
-from labelgate.images.export import export_accepted
+from labelgate.governance.export import ExportResult, governed_export
+from labelgate.images.export import export_accepted, image_export_frame
 from labelgate.images.project import image_project_data
 from labelgate.project import ACCEPTED_LABELS
+from labelgate.spec import ProjectSpec
 from labelgate_cli.output import fail, literal
 from labelgate_cli.projects import resolve_project
 
@@ -55,3 +57,20 @@ def register(app: typer.Typer) -> None:
         except (LabelgateError, ValueError) as exc:
             fail(str(exc), 1)
         console.print(f"wrote the accepted boxes to [bold]{literal(path)}[/]")
+
+
+def export_image_table(spec: ProjectSpec, fmt: str, out: Path) -> ExportResult:
+    """``labelgate export`` for an image project: accepted labels as a CSV / Parquet table
+    (``image_export_frame``), recorded in the ledger. It holds no text for the PII policy to
+    scan (file paths are not scanned: image ids such as COCO's look like phone numbers)."""
+    if fmt not in ("csv", "parquet"):
+        raise LabelgateError(
+            f"{spec.name} is an image project: export it as csv or parquet here, or use "
+            "`labelgate export-images --format labelstudio|coco|yolo`"
+        )
+    data = image_project_data(spec)
+    if not data.tables.exists(ACCEPTED_LABELS):
+        raise LabelgateError(f"project {spec.name} has no accepted labels yet: run it first")
+    frame = image_export_frame(data.tables.read(ACCEPTED_LABELS), data.image_items())
+    name = f"{spec.name}_accepted_labels"
+    return governed_export(spec, frame, out, fmt, name, what="export", pii_column=None)  # type: ignore[arg-type]

@@ -1,7 +1,7 @@
 """``labelgate models``: list the registry, train, promote a model, re-label with the champion."""
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -58,7 +58,9 @@ def list_models(project: ProjectArg) -> None:
         console.print(f"project {spec.name} has no trained models yet")
         return
     table = Table(title=f"models of {spec.name}")
-    for column in ("model", "label set", "method", "train", "eval", "accuracy", "macro-F1"):
+    for column in ("model", "label set", "method", "train", "eval"):
+        table.add_column(column)
+    for column in ("accuracy | mAP50", "macro-F1 | mAP50-95"):
         table.add_column(column)
     table.add_column("status")
     for card in cards:
@@ -71,8 +73,7 @@ def list_models(project: ProjectArg) -> None:
             card.method,
             str(card.n_train),
             str(card.n_eval),
-            f"{card.metrics['accuracy']:.3f}",
-            f"{card.metrics['macro_f1']:.3f}",
+            *card_scores(card.metrics),
             status,
         )
     console.print(table)
@@ -91,13 +92,37 @@ def train(project: ProjectArg, encoder: EncoderOpt = Encoder.minilm) -> None:
     except (LabelgateError, TrainingError) as exc:
         _fail(str(exc))
         return
-    decision = result.decision
-    console.print(
-        f"model [bold]{literal(result.trained.get('model_id'))}[/]: macro-F1 "
-        f"{result.evaluation.get('macro_f1', 0):.3f}, accuracy "
-        f"{result.evaluation.get('accuracy', 0):.3f} on {result.evaluation.get('n_eval')} "
-        f"held-out reviewed items; {'promoted' if decision.get('promoted') else 'not promoted'}"
-        f" ({literal(decision.get('reason'))})"
+    console.print(training_summary(result.trained, result.evaluation, result.decision))
+
+
+def card_scores(metrics: dict[str, Any]) -> tuple[str, str]:
+    """A card's two headline scores: accuracy and macro-F1, or a detector's val mAP50 and
+    mAP50-95."""
+    if "val_map50" in metrics:
+        return f"mAP50 {metrics['val_map50']:.3f}", f"mAP50-95 {metrics['val_map50_95']:.3f}"
+    return f"{metrics['accuracy']:.3f}", f"{metrics['macro_f1']:.3f}"
+
+
+def training_summary(
+    trained: dict[str, Any], evaluation: dict[str, Any], decision: dict[str, Any]
+) -> str:
+    """One line on a training run: the model's held-out scores (mAP50 for a detector,
+    macro-F1 and accuracy for a text classifier) and the promotion decision."""
+    if "map50" in evaluation:
+        map50 = evaluation["map50"]
+        scores = "mAP50 " + ("undefined" if map50 is None or map50 < 0 else f"{map50:.3f}")
+        unit = "images"
+    else:
+        scores = (
+            f"macro-F1 {evaluation.get('macro_f1', 0):.3f}, accuracy "
+            f"{evaluation.get('accuracy', 0):.3f}"
+        )
+        unit = "items"
+    promoted = "promoted" if decision.get("promoted") else "not promoted"
+    return (
+        f"model [bold]{literal(trained.get('model_id'))}[/]: {scores} on "
+        f"{evaluation.get('n_eval')} "
+        f"held-out reviewed {unit}; {promoted} ({literal(decision.get('reason'))})"
     )
 
 

@@ -122,7 +122,9 @@ def test_image_loop_closes(coco8_project: tuple[ProjectSpec, dict], tmp_path: Pa
                 for b in boxes
             ]
             (folder / f"{Path(row.path).stem}.txt").write_text("\n".join(lines))
-        import_reviews(spec, [str(folder)], instance=instance, encoder=ENCODER)
+        import_reviews(
+            spec, [str(folder)], instance=instance, encoder=ENCODER, reviewer="annotator"
+        )
         assert len(data.reviewed()) == 8
 
         run = publish(spec, instance=instance, encoder=ENCODER)

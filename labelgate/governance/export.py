@@ -50,13 +50,18 @@ def governed_export(
     what: str,
     run_id: str | None = None,
     extra: dict[str, Any] | None = None,
+    pii_column: str | None = "text",
 ) -> ExportResult:
-    """Apply ``governance.pii`` to the ``text`` column, then write the file and its ledger
-    row as one unit. Erased items are dropped first."""
+    """Apply ``governance.pii`` to the ``pii_column`` column (None: the export holds no
+    text, e.g. image labels), then write the file and its ledger row as one unit. Erased
+    items are dropped first."""
     ledger = Ledger.for_project(spec)
     erased = ledger.erased_items()
     frame = frame[~frame["item_id"].isin(erased)].reset_index(drop=True)
-    frame, report = apply_pii_policy(frame, "text", spec.governance.pii, what=what)
+    if pii_column is None:
+        report = RedactionReport()
+    else:
+        frame, report = apply_pii_policy(frame, pii_column, spec.governance.pii, what=what)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".export-", dir=out_dir) as staging:

@@ -60,7 +60,7 @@ def trace_item(spec: "ProjectSpec", item_id: str, ledger: Ledger | None = None) 
                 {
                     "version": label_set.version,
                     "status": label_set.status,
-                    "label": row.label,
+                    "label": _label_of(row),
                     "source": row.source,
                     "confidence": float(row.confidence),
                     "reviewer": row.reviewer,
@@ -81,6 +81,15 @@ def trace_item(spec: "ProjectSpec", item_id: str, ledger: Ledger | None = None) 
     return trace
 
 
+def _label_of(row: Any) -> str:
+    """A label-set row's label: the class, or a box set's summary (detection sets)."""
+    if hasattr(row, "label"):
+        return str(row.label)
+    from labelgate.images.label_sets import box_summary  # images import the governance code
+
+    return box_summary(row.boxes)
+
+
 def describe(event: LedgerEvent) -> str:
     """One line a data steward can read."""
     p = event.payload
@@ -89,6 +98,9 @@ def describe(event: LedgerEvent) -> str:
             f"ingested from {p['source_file']} row {p['source_row']} "
             f"(file SHA-256 {p['source_sha256'][:16]}…, batch {p['batch']})"
         )
+    if event.event == LABEL_PROPOSED and "boxes" in p:  # a detector's box set
+        error = f"; failed: {p['error']}" if p.get("error") else ""
+        return f"{p['labeler']} {p['labeler_version']} proposed {p['label']}{error}"
     if event.event == LABEL_PROPOSED:
         label = p["label"] if p["label"] is not None else "(abstained)"
         probs = ", ".join(f"{x:.3f}" for x in p.get("probs", []))
@@ -101,6 +113,8 @@ def describe(event: LedgerEvent) -> str:
             f"{p['reviewer']} reviewed: {p['label']} ({p['purpose']}, file "
             f"{p['review_file']} {p['review_file_sha256'][:12]}…)"
         )
+    if event.event == THRESHOLD_CHOSEN and p.get("criterion") == "box":
+        return _describe_box_gate(p)
     if event.event == THRESHOLD_CHOSEN:
         threshold = p.get("threshold")
         shown = "none" if threshold is None else f"{threshold:.4f}"
@@ -119,3 +133,18 @@ def describe(event: LedgerEvent) -> str:
     if event.event == MODEL_MARKED_STALE:
         return f"model {p.get('model_id')} marked stale: {p.get('reason')}"
     return ", ".join(f"{k}={v}" for k, v in sorted(p.items()))
+
+
+def _describe_box_gate(p: dict[str, Any]) -> str:
+    """The box-level detection gate's threshold row (labelgate.images.box_gate)."""
+
+    def shown(value: float | None) -> str:
+        return "none" if value is None else f"{value:.4f}"
+
+    return (
+        f"gate box threshold {shown(p.get('threshold'))}, miss threshold "
+        f"{shown(p.get('miss_threshold'))}: {p.get('n_accepted')} of {p.get('n_calibration')} "
+        f"calibration images accepted, box precision {p.get('accuracy')} (lower bound "
+        f"{p.get('lower_bound')} vs target {p.get('target')}), recall {p.get('recall')} "
+        f"(lower bound {p.get('recall_lower_bound')} vs target {p.get('target_recall')})"
+    )

@@ -17,6 +17,7 @@ import pandas as pd
 import yaml
 
 from labelgate.images.exchange import label_studio_tasks, source_id_field, write_label_studio
+from labelgate.images.label_sets import box_summary
 from labelgate.storage import write_text_atomic
 
 
@@ -183,3 +184,27 @@ def export_accepted(
     if fmt == "labelstudio":
         return export_label_studio(accepted, items, class_names, out_dir / f"{name}.ls.json")
     raise ValueError(f"unknown image export format {fmt!r}; use one of {IMAGE_EXPORT_FORMATS}")
+
+
+IMAGE_TABLE_COLUMNS = [
+    "item_id", "path", "label", "boxes", "n_boxes", "source", "confidence", "reviewer", "run_id",
+]  # fmt: skip
+
+
+def image_export_frame(accepted: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+    """Accepted image labels as a flat table (CSV / Parquet): the image path, ``label`` (the
+    class, or for detection a summary such as ``2 box(es): pill x2``) and, for detection,
+    ``boxes`` as JSON records (normalized xyxy) and ``n_boxes``."""
+    frame = accepted.merge(
+        items[["item_id", "path"]].drop_duplicates("item_id"), on="item_id", how="left"
+    )
+    if "boxes" in frame.columns:
+        records = frame["boxes"].map(lambda b: [dict(r) for r in ([] if b is None else b)])
+        frame = frame.assign(
+            label=records.map(box_summary),
+            boxes=records.map(lambda r: json.dumps(r, sort_keys=True)),
+            n_boxes=records.map(len),
+        )
+    else:
+        frame = frame.assign(boxes=None, n_boxes=None)
+    return frame[IMAGE_TABLE_COLUMNS].sort_values("item_id", kind="stable").reset_index(drop=True)

@@ -3,8 +3,10 @@
 Boxes of all sources are clustered per class by IoU (supervision's non-max merge groups);
 each cluster becomes one box whose coordinates are the confidence-weighted mean of its
 members and whose confidence is the sum of each source's best confidence in the cluster
-divided by the number of sources, so a box only one of two detectors saw keeps half its
-confidence. With one source the boxes pass through unchanged.
+divided by the number of sources *that can produce its class*, so a box only one of two
+detectors saw keeps half its confidence, while a detector whose ontology maps to none of a
+class abstains on that class instead of voting "nothing here". With one source the boxes pass
+through unchanged.
 
 An item's confidence is the least certain of its decisions: the lowest confidence of a box
 it keeps (is that object really there?) and one minus the highest confidence of a box it
@@ -12,7 +14,7 @@ drops (is there an object it missed?). "Every box's confidence >= t" then admits
 when both hold at level t.
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,10 +37,16 @@ def fuse_boxes(
     *,
     box_threshold: float,
     iou: float = FUSION_IOU,
+    capable: Sequence[Collection[str] | None] | None = None,
 ) -> Fused:
-    """Fuse ``(source name, boxes)`` pairs of one image; keep boxes >= ``box_threshold``."""
+    """Fuse ``(source name, boxes)`` pairs of one image; keep boxes >= ``box_threshold``.
+
+    ``capable``: per source, the project classes it can produce (None: every class)."""
     if not sources:
         raise ValueError("fuse_boxes needs at least one source")
+    can = list(capable) if capable is not None else [None] * len(sources)
+    if len(can) != len(sources):
+        raise ValueError(f"{len(sources)} sources but {len(can)} capability sets")
     names = [name for name, _ in sources]
     xyxy = np.concatenate([b.xyxy for _, b in sources])
     labels = np.concatenate([b.labels for _, b in sources])
@@ -57,7 +65,9 @@ def fuse_boxes(
         best = {}
         for m in members:  # a source counts once per cluster, with its best box
             best[origin[m]] = max(best.get(origin[m], 0.0), float(conf[m]))
-        fused_conf.append(sum(best.values()) / len(sources))
+        label = str(labels[members[0]])
+        voters = sum(1 for i, c in enumerate(can) if c is None or label in c or i in best)
+        fused_conf.append(sum(best.values()) / voters)
         seen_by.append(sorted(names[s] for s in best))
     fused = Boxes(
         np.array(fused_xyxy).reshape(-1, 4),

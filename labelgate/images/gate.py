@@ -1,5 +1,11 @@
 """The detection gate and the accepted box sets.
 
+Two criteria, chosen by ``gate.detection_criterion`` in the project file:
+
+* ``box`` (default): box precision and recall of the accepted images, bounded with clustered
+  Clopper–Pearson bounds, see :mod:`labelgate.images.box_gate`.
+* ``exact``: whole images, below.
+
 Per item, the evidence is whether its auto-label is *exactly right* against the reviewed
 boxes: every auto box matched one-to-one to a reviewed box of the same class at IoU >= 0.5,
 and no box extra or missing. An item is auto-accepted when every decision about its boxes
@@ -9,12 +15,14 @@ Clopper–Pearson scan as text (:func:`labelgate.gate.choose_threshold`), run on
 random calibration sample only.
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
+import numpy as np
 import pandas as pd
 
 from labelgate.accept import gate_on_evidence
 from labelgate.gate import GateResult, auto_accept_mask
+from labelgate.images.box_gate import BoxGateResult, box_evidence, box_gate, image_accept_mask
 from labelgate.images.boxes import Boxes, DetectionScores, detection_scores, match_boxes
 from labelgate.images.labeling import boxes_of
 from labelgate.spec import GateSpec
@@ -49,14 +57,43 @@ def detection_evidence(
 
 
 def run_detection_gate(
-    auto_labels: pd.DataFrame, reviewed: pd.DataFrame, gate: GateSpec
-) -> GateResult:
+    auto_labels: pd.DataFrame,
+    reviewed: pd.DataFrame,
+    gate: GateSpec,
+    *,
+    in_sample: Collection[str] = (),
+) -> GateResult | BoxGateResult:
+    """The project's detection gate over its reviewed calibration images, leaving out the
+    ``in_sample`` ones (a model that made their auto-label trained on them)."""
+    if len(in_sample):
+        reviewed = reviewed[~reviewed["item_id"].isin(set(in_sample))]
+    if gate.detection_criterion == "box":
+        return box_gate(
+            box_evidence(auto_labels, reviewed),
+            target_precision=gate.target_accuracy,
+            target_recall=gate.recall_target,
+            confidence_level=gate.confidence,
+        )
     evidence = detection_evidence(auto_labels, reviewed, purposes=["calibration"])
     return gate_on_evidence(evidence, gate)
 
 
+def detection_accept_mask(
+    auto_labels: pd.DataFrame, result: GateResult | BoxGateResult
+) -> np.ndarray:
+    """Auto-labels (rows) the gate lets through."""
+    if isinstance(result, BoxGateResult):
+        confidences = [Boxes.from_records(b).confidence for b in auto_labels["boxes"]]
+        miss = auto_labels["max_dropped_confidence"].fillna(0.0).to_numpy(dtype=float)
+        return image_accept_mask(confidences, miss, result)
+    return auto_accept_mask(auto_labels["confidence"].to_numpy(dtype=float), result)
+
+
 def accepted_boxes(
-    auto_labels: pd.DataFrame, reviewed: pd.DataFrame, result: GateResult, run_id: str
+    auto_labels: pd.DataFrame,
+    reviewed: pd.DataFrame,
+    result: GateResult | BoxGateResult,
+    run_id: str,
 ) -> pd.DataFrame:
     """Every reviewed box set (source ``human``) plus the auto box sets the gate lets through."""
     human = reviewed.merge(
@@ -64,7 +101,7 @@ def accepted_boxes(
     ).assign(source="human", confidence=1.0, run_id=run_id)
     human["n_boxes"] = human["boxes"].map(len)
     pending = auto_labels[~auto_labels["item_id"].isin(reviewed["item_id"])]
-    mask = auto_accept_mask(pending["confidence"].to_numpy(dtype=float), result)
+    mask = detection_accept_mask(pending, result)
     auto = pending[mask].assign(source="auto", reviewer=None, run_id=run_id)
     frames = [f[ACCEPTED_DETECTION_COLUMNS] for f in (human, auto) if len(f)]
     if not frames:

@@ -42,6 +42,18 @@ def detection_set_evidence(
     }
 
 
+def project_gate(spec: "ProjectSpec") -> dict[str, Any]:
+    """The gate the project file asks for, in the keys a recorded gate result uses."""
+    gate = spec.gate
+    return {
+        "criterion": gate.detection_criterion,
+        "target": gate.target_accuracy,
+        "target_recall": gate.recall_target if gate.detection_criterion == "box" else None,
+        "confidence_level": gate.confidence,
+        "threshold": None,
+    }
+
+
 def snapshot_accepted_boxes(
     spec: "ProjectSpec",
     accepted: pd.DataFrame,
@@ -61,9 +73,10 @@ def snapshot_accepted_boxes(
     record_reviews(ledger, reviews.assign(label=reviews["boxes"].map(box_summary)), run_id=run_id)
     runs = set(accepted["run_id"].dropna())
     thresholds = [e for e in ledger.events(event=THRESHOLD_CHOSEN) if e.run_id in runs]
-    gate: dict[str, Any] = {}
+    gate = project_gate(spec)  # the project's gate, even where no run recorded one
     if thresholds:
-        gate = {k: v for k, v in thresholds[-1].payload.items() if k != "scan"}
+        scans = ("scan", "box_scan", "miss_scan")
+        gate.update({k: v for k, v in thresholds[-1].payload.items() if k not in scans})
         gate["ledger_row"] = thresholds[-1].seq
     provenance = {
         "gate": gate,

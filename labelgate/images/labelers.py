@@ -117,6 +117,11 @@ class YoloDetector:
     def source_names(self) -> list[str]:
         return self.spec.source_names
 
+    @property
+    def classes(self) -> list[str]:
+        """The project classes this detector can produce (its ontology's targets)."""
+        return sorted(set(self.class_map.values()))
+
     def predict(self, paths: Sequence[str]) -> tuple[dict[str, list[Boxes | None]], list[str]]:
         """``({source: boxes per image}, errors per image ('' when fine))``."""
         errors = [""] * len(paths)

@@ -37,6 +37,9 @@ DETECTION_CANDIDATE_SCHEMA = pa.schema(
         ("labeler_version", pa.string()),
         ("boxes", BOXES_TYPE),
         ("error", pa.string()),  # null when the source labeled the image
+        # project classes the source can produce (its ontology's targets); a source abstains
+        # on the others. Missing (older files) or null: every class.
+        ("classes", pa.list_(pa.string())),
     ]
 )
 AUTO_DETECTION_COLUMNS = [
@@ -70,6 +73,7 @@ def detection_stream(
                             "labeler_version": detector.version,
                             "boxes": boxes.to_records() if boxes is not None else [],
                             "error": error or None,
+                            "classes": detector.classes,
                         }
                     )
         yield pd.DataFrame(rows, columns=DETECTION_CANDIDATE_SCHEMA.names)
@@ -105,22 +109,29 @@ def consolidate(candidates: pd.DataFrame, *, box_threshold: float, batch: str) -
         dict(sorted(zip(candidates["labeler"], candidates["labeler_version"], strict=True))),
         sort_keys=True,
     )
+    if "classes" not in ok.columns:
+        ok = ok.assign(classes=None)
     rows = []
     for item_id, group in ok.groupby("item_id", sort=False):
         sources = [
             (str(name), Boxes.from_records(boxes))
             for name, boxes in zip(group["labeler"], group["boxes"], strict=True)
         ]
-        fused = fuse_boxes(sources, box_threshold=box_threshold)
+        capable = [None if c is None else set(c) for c in group["classes"]]
+        fused = fuse_boxes(sources, box_threshold=box_threshold, capable=capable)
         seen = sorted({name for names in fused.sources for name in names})
+        blind = all(c is not None and not c for c in capable)  # no source knows any class
         rows.append(
             {
                 "item_id": str(item_id),
                 "batch": batch,
                 "boxes": fused.kept.to_records(),
                 "n_boxes": len(fused.kept),
-                "confidence": fused.confidence,
-                "max_dropped_confidence": float(fused.dropped.confidence.max())
+                # blind: no evidence either way; a human must look (the gate never accepts it)
+                "confidence": 0.0 if blind else fused.confidence,
+                "max_dropped_confidence": 1.0
+                if blind
+                else float(fused.dropped.confidence.max())
                 if len(fused.dropped)
                 else 0.0,
                 "agreeing_sources": ",".join(seen),

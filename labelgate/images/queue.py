@@ -7,6 +7,7 @@ item confidence, so the uncertain part starts with the images the gate trusts le
 
 import pandas as pd
 
+from labelgate.images.label_sets import box_summary
 from labelgate.images.labeling import dominant_class
 from labelgate.review import select_review_queue
 
@@ -50,3 +51,9 @@ def select_image_queue(
     if detection:
         queue = queue.merge(auto[["item_id", "boxes"]], on="item_id", how="left")
     return queue.sort_values("rank", kind="stable").reset_index(drop=True)
+
+
+def queue_for_csv(queue: pd.DataFrame) -> pd.DataFrame:
+    """A detection queue for the CSV file: ``predicted_label`` summarizes the predicted boxes
+    (e.g. ``2 box(es): pill x2``)."""
+    return queue.assign(predicted_label=queue["boxes"].map(box_summary))

@@ -71,7 +71,10 @@ def read_box_answers(
     path = Path(path)
     known = set(items["item_id"].astype(str))
     stems = exchange.stems_to_items(items)
-    who = reviewer or f"import:{path.name}"
+    if (path.is_dir() or _is_coco(path)) and not reviewer:  # YOLO, COCO: nobody named
+        reason = "YOLO and COCO answers do not name their reviewer: pass it (labelgate review "
+        raise ReviewFileError(str(path), [("reviewer", reason + "import --reviewer NAME)")])
+    who = str(reviewer)
     if path.is_dir():
         return exchange.read_yolo_folder(
             path,
@@ -99,6 +102,14 @@ def read_box_answers(
     return exchange.read_label_studio(
         path, known_items=known, class_names=class_names, stem_to_item=stems, reviewers=reviewers
     )
+
+
+def _is_coco(path: Path) -> bool:
+    """A JSON object (COCO) rather than a JSON list (a Label Studio export)."""
+    if not path.is_file():
+        return False
+    head = path.read_bytes()[:4096].decode("utf-8-sig", errors="replace").lstrip()
+    return head.startswith("{")
 
 
 class BoxReviewStore:

@@ -54,7 +54,9 @@ def render_datasheet(manifest: dict[str, Any]) -> str:
             else "- Label model: Dawid–Skene / product of experts over the labelers "
             "(`auto_labels`)."
         ),
-        f"- Gate: target accuracy {_pct(gate.get('target'))} at {conf:.0%} confidence; "
+        _box_gate_line(gate)
+        if gate.get("criterion") == "box"
+        else f"- Gate: target accuracy {_pct(gate.get('target'))} at {conf:.0%} confidence; "
         + (
             "nothing auto-accepted"
             if threshold is None
@@ -102,6 +104,26 @@ def _contents(manifest: dict[str, Any], n_classes: int, sources: dict[str, int])
     )
 
 
+def _box_gate_line(gate: dict[str, Any]) -> str:
+    """The box-level detection gate (labelgate.images.box_gate) in one line."""
+    conf = gate.get("confidence_level", 0.95)
+    line = (
+        f"- Gate (box level): box precision >= {_pct(gate.get('target'))} and recall >= "
+        f"{_pct(gate.get('target_recall'))} at {conf:.0%} confidence; "
+    )
+    if gate.get("threshold") is None or gate.get("miss_threshold") is None:
+        return line + "nothing auto-accepted."
+    return line + (
+        f"images auto-accepted when every box has confidence >= {gate['threshold']:.4f} and "
+        f"no dropped candidate box is above {gate['miss_threshold']:.4f}; on "
+        f"{gate.get('n_accepted')} of {gate.get('n_calibration')} reviewed random calibration "
+        f"images so chosen: box precision {_pct(gate.get('accuracy'))} (lower bound "
+        f"{_pct(gate.get('lower_bound'))}), recall {_pct(gate.get('recall'))} (lower bound "
+        f"{_pct(gate.get('recall_lower_bound'))}), bounds counting effective boxes (images "
+        "as clusters)."
+    )
+
+
 def _detection_section(manifest: dict[str, Any]) -> list[str]:
     """Detection sets: the gate's evidence (exactly-right images) and the auto-labels'
     scores against every reviewed image, instead of per-class accuracy."""
@@ -110,8 +132,9 @@ def _detection_section(manifest: dict[str, Any]) -> list[str]:
     return [
         "## Detection gate evidence",
         "",
-        "An auto-labelled image counts as correct when every box matches a reviewed box of "
-        "the same class at IoU >= 0.5 with nothing extra or missing.",
+        "A box is correct when it matches a reviewed box of the same class at IoU >= 0.5; an "
+        "auto-labelled image is exactly right when every box does, with nothing extra or "
+        "missing (the `exact` gate criterion counts those).",
         "",
         _table(
             ["measure", "value"],

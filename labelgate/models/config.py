@@ -3,6 +3,7 @@
 Kept apart from ``labelgate.spec`` (which imports it) so the models package owns its options.
 """
 
+import math
 import re
 from typing import Annotated, Literal
 
@@ -11,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 # Five cron fields, or one of the aliases Dagster's schedules accept.
 _CRON_FIELD = r"[0-9A-Za-z*,/\-?]+"
 _CRON = re.compile(rf"^{_CRON_FIELD}(\s+{_CRON_FIELD}){{4}}$")
+MIN_EVAL_FLOOR = 5  # scaled min_eval_items: never fewer reviewed evaluation items
+MIN_EVAL_CAP = 20  # ... and never more
 _CRON_ALIASES = {"@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly", "@annually"}
 
 
@@ -52,7 +55,9 @@ class TrainingSpec(_Strict):
     # Items whose id hashes below this fraction form the evaluation bucket: never trained on;
     # the human-reviewed ones among them are the evaluation split.
     eval_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.2
-    min_eval_items: Annotated[int, Field(ge=1)] = 20
+    # Fewest human-reviewed items in the evaluation split before a model may be trained.
+    # None: scaled to the label set (see ``eval_minimum``); a number: exactly that.
+    min_eval_items: Annotated[int, Field(ge=1)] | None = None
     # Out-of-fold predictions for every training item (so the gate never sees in-sample
     # confidences of the champion); each fold is one more training run.
     oof_folds: Annotated[int, Field(ge=2, le=20)] = 5
@@ -66,6 +71,17 @@ class TrainingSpec(_Strict):
     # suspected human errors at most go back to review per run.
     label_issue_folds: Annotated[int, Field(ge=2, le=20)] = 5
     max_label_issues: Annotated[int, Field(ge=0)] = 50
+
+    def eval_minimum(self, n_items: int) -> int:
+        """Reviewed evaluation items needed for a label set of ``n_items``: the configured
+        ``min_eval_items``, or a quarter of the expected evaluation bucket
+        (``eval_fraction * n_items``), at least ``MIN_EVAL_FLOOR`` and at most
+        ``MIN_EVAL_CAP`` (the old fixed default, reached at 400 items with the default
+        ``eval_fraction``)."""
+        if self.min_eval_items is not None:
+            return self.min_eval_items
+        scaled = math.ceil(0.25 * self.eval_fraction * n_items)
+        return min(MIN_EVAL_CAP, max(MIN_EVAL_FLOOR, scaled))
 
     @field_validator("relabel_cron")
     @classmethod

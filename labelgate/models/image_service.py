@@ -112,10 +112,12 @@ def train_student(spec: ProjectSpec, *, device: str = "cpu", run_id: str | None 
     if "boxes" not in labels.columns:
         raise TrainingError(f"label set v{label_set.version} holds no box sets")
     train, evaluation = split_box_set(spec, labels)
-    if len(evaluation) < training.min_eval_items:
+    needed = training.eval_minimum(len(labels))
+    if len(evaluation) < needed:
         raise TrainingError(
             f"label set v{label_set.version}: {len(evaluation)} human-reviewed image(s) in the "
-            f"evaluation bucket, need training.min_eval_items={training.min_eval_items}"
+            f"evaluation bucket, need {needed} (training.min_eval_items; unset, it scales "
+            f"with the label set: a quarter of eval_fraction x {len(labels)} images, 5 to 20)"
         )
     if train.empty:
         raise TrainingError(f"label set v{label_set.version}: no images left to train on")
@@ -347,3 +349,25 @@ def decide_student(
         dedup_key=f"promotion:{challenger.model_id}:{evaluation.baseline_id}",
     )
     return decision
+
+
+def in_sample_items(spec: ProjectSpec, auto_labels: pd.DataFrame) -> set[str]:
+    """Items whose auto-label a champion helped make *and* that champion trained on: their
+    confidence is an in-sample guess, so the gate must not calibrate on them (the image
+    counterpart of the text champion's out-of-fold probabilities)."""
+    registry = ModelRegistry(spec)
+    trained_on: dict[str, set[str]] = {}
+    found: set[str] = set()
+    for item_id, versions in zip(
+        auto_labels["item_id"], auto_labels["labeler_versions"], strict=True
+    ):
+        model_id = json.loads(versions or "{}").get(CHAMPION_SOURCE)
+        if model_id is None:
+            continue
+        if model_id not in trained_on:
+            folder = registry.folder(model_id) / TRAIN_ITEMS
+            items = pd.read_parquet(folder)["item_id"] if folder.is_file() else []
+            trained_on[model_id] = {str(i) for i in items}
+        if str(item_id) in trained_on[model_id]:
+            found.add(str(item_id))
+    return found

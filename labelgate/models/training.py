@@ -116,11 +116,12 @@ def train_model(
     if unknown:
         raise TrainingError(f"label set v{data.label_set_version} has unknown classes {unknown}")
     split = split_labels(data.labels, training)
-    if len(split.evaluation) < training.min_eval_items:
+    needed = training.eval_minimum(len(data.labels))
+    if len(split.evaluation) < needed:
         raise TrainingError(
             f"label set v{data.label_set_version}: only {len(split.evaluation)} human-reviewed "
-            f"items in the evaluation bucket (need training.min_eval_items="
-            f"{training.min_eval_items}); review more items or raise training.eval_fraction"
+            f"items in the evaluation bucket (need {needed}: training.min_eval_items, "
+            f"{_minimum_source(training)}); review more items or raise training.eval_fraction"
         )
     if split.train["label"].nunique() < 2:
         raise TrainingError(f"label set v{data.label_set_version}: fewer than 2 classes to train")
@@ -162,3 +163,13 @@ def train_model(
         pd.DataFrame({"item_id": ids, "probs": list(oof)}).to_parquet(folder / OOF, index=False)
 
     return registry.add(card, build), True
+
+
+def _minimum_source(training: TrainingSpec) -> str:
+    """Where the evaluation minimum comes from, for error messages."""
+    if training.min_eval_items is not None:
+        return "set in the project file"
+    return (
+        f"scaled to the label set: a quarter of eval_fraction={training.eval_fraction} of its "
+        "items, 5 to 20"
+    )
