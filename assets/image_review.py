@@ -21,6 +21,7 @@ from labelgate.images.exchange import (
 from labelgate.images.queue import select_image_queue
 from labelgate.project import AUTO_LABELS, RAW_ITEMS, REVIEW_QUEUE, REVIEWED_LABELS
 from labelgate.review import write_queue_csv
+from labelgate.review.budget import queue_calibration_size
 from labelgate.storage import write_text_atomic
 
 TASKS_FILE = "label_studio_tasks.json"
@@ -55,7 +56,7 @@ def build_image_review_assets(project: ImageProjectAssets) -> list[dg.AssetsDefi
             reviewed_labels,
             data.queue_purposes(),
             detection=project.detection,
-            calibration_size=spec.review.calibration_size,
+            calibration_size=queue_calibration_size(spec, auto_labels, reviewed_labels),
             uncertain_size=spec.review.uncertain_size,
             seed=spec.review.seed,
         )

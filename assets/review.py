@@ -9,6 +9,7 @@ from assets.governance import gate_queue_text, governance_metadata, record_revie
 from labelgate.models.active import prioritize_queue
 from labelgate.project import AUTO_LABELS, RAW_ITEMS, REVIEW_QUEUE, REVIEWED_LABELS
 from labelgate.review import select_review_queue, write_label_studio_tasks, write_queue_csv
+from labelgate.review.budget import queue_calibration_size
 
 
 class ImportReviewsConfig(dg.Config):
@@ -51,7 +52,7 @@ def build_review_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
             raw_items[["item_id", "text"]].drop_duplicates("item_id"),
             already_reviewed=reviewed,
             already_queued_calibration=queued_calibration,
-            calibration_size=spec.review.calibration_size,
+            calibration_size=queue_calibration_size(spec, auto_labels, reviewed_labels),
             calibration_reviewed=calibration_reviewed,
             uncertain_size=spec.review.uncertain_size,
             seed=spec.review.seed,
