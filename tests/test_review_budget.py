@@ -16,7 +16,7 @@ from labelgate.review.budget import (
     calibration_goal,
     calibration_warnings,
     planned_calibration_size,
-    queue_calibration_size,
+    queue_sizes,
 )
 from labelgate.spec import GateSpec, ProjectSpec, ReviewSpec
 from labelgate.status import ProjectStatus
@@ -68,7 +68,7 @@ def test_calibration_keeps_coming_until_the_gate_can_pass() -> None:
     assert calibration_goal(review, 1_153, GATE, result=passed, calibration_reviewed=120) == 120
 
 
-def _project(tmp_path: Path, calibration_size: int | str = 60) -> ProjectSpec:
+def _project(tmp_path: Path, calibration_size: int | str = 60, **review: int) -> ProjectSpec:
     return ProjectSpec.model_validate(
         {
             "name": "budget",
@@ -76,16 +76,14 @@ def _project(tmp_path: Path, calibration_size: int | str = 60) -> ProjectSpec:
             "source": {"path": str(tmp_path), "text_column": "text"},
             "classes": [{"name": "a", "description": "a"}, {"name": "b", "description": "b"}],
             "labelers": [{"type": "rules", "rules": {"a": ["x"]}}],
-            "review": {"calibration_size": calibration_size, "uncertain_size": 10},
+            "review": {"calibration_size": calibration_size, "uncertain_size": 10, **review},
         }
     )
 
 
-def test_the_second_round_queue_still_holds_calibration_items(tmp_path: Path) -> None:
-    """Round 1 reviewed the whole planned sample, and the gate cannot pass (half of it is
-    wrong): round 2 must not be uncertain items only."""
+def _round_one(n: int = 600) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Auto-labels of ``n`` items and 60 calibration reviews, half of them disagreeing."""
     rng = np.random.default_rng(0)
-    n = 600
     ids = [f"{i:016x}" for i in range(n)]
     auto = pd.DataFrame(
         {
@@ -105,20 +103,36 @@ def test_the_second_round_queue_still_holds_calibration_items(tmp_path: Path) ->
             "purpose": "calibration",
         }
     )
-    spec = _project(tmp_path)
-    size = queue_calibration_size(spec, auto, reviewed)
-    assert size > 60
+    return auto, reviewed
+
+
+def test_the_second_round_queue_still_holds_calibration_items(tmp_path: Path) -> None:
+    """Round 1 reviewed the whole planned sample, and the gate cannot pass (half of it is
+    wrong): round 2 must not be uncertain items only."""
+    auto, reviewed = _round_one()
+    sizes = queue_sizes(_project(tmp_path), auto, reviewed)
+    assert sizes.calibration_size > 60 and sizes.uncertain_size == 10
     queue = select_review_queue(
         auto,
-        pd.DataFrame({"item_id": ids, "text": ids}),
+        auto[["item_id"]].assign(text=auto["item_id"]),
         already_reviewed=set(reviewed["item_id"]),
         already_queued_calibration=set(),
-        calibration_size=size,
+        calibration_size=sizes.calibration_size,
         calibration_reviewed=60,
-        uncertain_size=10,
+        uncertain_size=sizes.uncertain_size,
         seed=0,
     )
-    assert (queue["purpose"] == "calibration").sum() == size - 60 > 0
+    assert (queue["purpose"] == "calibration").sum() == sizes.calibration_size - 60 > 0
+
+
+def test_the_queue_stays_within_the_review_budget(tmp_path: Path) -> None:
+    auto, reviewed = _round_one()
+    sizes = queue_sizes(_project(tmp_path, budget=100), auto, reviewed)
+    assert sizes.calibration_size == 100 and sizes.uncertain_size == 0  # calibration first
+    sizes = queue_sizes(_project(tmp_path, budget=200), auto, reviewed)
+    assert sizes.calibration_size == 110 and sizes.uncertain_size == 10
+    spent = queue_sizes(_project(tmp_path, budget=60), auto, reviewed)
+    assert spent.calibration_size == 60 and spent.uncertain_size == 0
 
 
 def test_a_calibration_size_below_the_first_test_warns() -> None:

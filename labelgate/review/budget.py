@@ -7,6 +7,7 @@ way, a review queue keeps asking for calibration items while the gate cannot pas
 """
 
 import math
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -109,18 +110,33 @@ def calibration_warnings(
     return warnings
 
 
-def queue_calibration_size(
-    spec: ProjectSpec, auto_labels: pd.DataFrame, reviewed: pd.DataFrame
-) -> int:
-    """The ``calibration_size`` to hand :func:`labelgate.review.select_review_queue` now: the
-    project's calibration goal given its current gate decision."""
+@dataclass(frozen=True)
+class QueueSizes:
+    """What the next review queue asks for."""
+
+    calibration_size: int  # total calibration sample (reviewed ones included)
+    uncertain_size: int  # least-confident items for active learning
+
+
+def queue_sizes(spec: ProjectSpec, auto_labels: pd.DataFrame, reviewed: pd.DataFrame) -> QueueSizes:
+    """The sizes to hand :func:`labelgate.review.select_review_queue` now: the project's
+    calibration goal given its current gate decision, and the uncertain part. With
+    ``review.budget``, calibration items come first and the uncertain part takes what is
+    left, so reviewing the whole queue never goes past the budget."""
     auto = auto_labels.drop_duplicates("item_id")
     gate_of = run_detection_gate if spec.modality == "image_detection" else run_gate
     result = gate_of(auto, reviewed, spec.gate) if len(auto) else None
-    return calibration_goal(
+    calibration_reviewed = int((reviewed["purpose"] == "calibration").sum())
+    goal = calibration_goal(
         spec.review,
         len(auto),
         spec.gate,
         result=result,
-        calibration_reviewed=int((reviewed["purpose"] == "calibration").sum()),
+        calibration_reviewed=calibration_reviewed,
     )
+    uncertain = spec.review.uncertain_size
+    if spec.review.budget is not None:
+        left = max(spec.review.budget - reviewed["item_id"].nunique(), 0)
+        goal = min(goal, calibration_reviewed + left)
+        uncertain = max(0, min(uncertain, left - max(goal - calibration_reviewed, 0)))
+    return QueueSizes(goal, uncertain)
