@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from labelgate.gate import GateResult, choose_threshold
 from labelgate.gate_power import power_curve
@@ -212,3 +213,21 @@ def test_status_shows_the_power_curve_and_warnings() -> None:
     row = rows["expected automation after +250 calibration reviews"]
     assert f"{curve[1].expected_automation:.1%}" in row and "gate passes in" in row
     assert "warning: calibration is low" in str(table.caption)
+
+
+def test_loading_a_project_with_too_small_a_calibration_sample_warns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from labelgate_cli.projects import resolve_project
+
+    def written(calibration_size: int | str) -> str:
+        spec = _project(tmp_path, calibration_size=calibration_size)
+        path = tmp_path / "project.yaml"
+        data = spec.model_dump(mode="json", exclude_none=True)
+        path.write_text(yaml.safe_dump(data), encoding="utf-8")
+        return str(path)
+
+    assert resolve_project(written(30)).review.calibration_size == 30
+    assert "warning: review.calibration_size is 30, below the 59" in capsys.readouterr().err
+    resolve_project(written("auto"))
+    assert "warning" not in capsys.readouterr().err
