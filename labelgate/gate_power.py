@@ -11,7 +11,9 @@ the combined sample. Over many such futures:
 
 - the *pass probability* is the share in which some threshold passes;
 - the *expected automation* is the mean share of all items whose confidence clears the
-  simulated threshold among those left unreviewed.
+  simulated threshold among those left unreviewed (reviewed items are human labels, so
+  automation can fall while the share of items with an accepted label rises);
+- the *expected labeled* share adds every reviewed item to that.
 
 Every forecast uses a fixed seed, so the same evidence always gives the same numbers. It
 ignores what active learning adds to the labelers, so it is conservative for a labeler that
@@ -42,6 +44,7 @@ class PowerPoint:
     calibration_size: int  # reviews in the calibration sample then
     pass_probability: float  # chance that some threshold passes
     expected_automation: float  # expected share of all items auto-accepted
+    expected_labeled: float  # expected share of all items with an accepted label (auto + human)
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,11 @@ def power_curve(
                 calibration_size=len(setting.confidence) + extra,
                 pass_probability=float(passed.mean()),
                 expected_automation=float(automation.mean()),
+                expected_labeled=min(
+                    1.0,
+                    float(automation.mean())
+                    + (setting.n_items - left + extra) / max(setting.n_items, 1),
+                ),
             )
         )
     return points

@@ -185,7 +185,9 @@ def test_the_power_curve_rises_with_reviews_and_is_repeatable() -> None:
     assert curve == power_curve(conf[:80], ok[:80], population_confidence=conf[80:], **args)
     assert curve[-1].expected_automation > curve[0].expected_automation > 0
     assert curve[-1].pass_probability >= curve[0].pass_probability
-    assert all(0 <= p.expected_automation <= 1 for p in curve)
+    assert all(0 <= p.expected_automation <= p.expected_labeled <= 1 for p in curve)
+    # Reviewed items count as labeled: 80 + extra reviewed of 2,000 items, plus the auto part.
+    assert curve[0].expected_labeled == pytest.approx(curve[0].expected_automation + 180 / 2_000)
     # Evidence that the labeler is mostly wrong: reviewing more will not pay.
     bad = power_curve(
         conf[:80], ok[:80] & (np.arange(80) % 3 == 0), population_confidence=conf[80:], **args
@@ -211,7 +213,8 @@ def test_status_shows_the_power_curve_and_warnings() -> None:
     rows = dict(zip(table.columns[0]._cells, table.columns[1]._cells, strict=True))
     assert rows["planned calibration sample"] == "118"
     row = rows["expected automation after +250 calibration reviews"]
-    assert f"{curve[1].expected_automation:.1%}" in row and "gate passes in" in row
+    assert f"{curve[1].expected_automation:.1%} auto" in row and "gate passes in" in row
+    assert f"{curve[1].expected_labeled:.1%} labeled" in row
     assert "warning: calibration is low" in str(table.caption)
 
 
