@@ -234,3 +234,17 @@ def test_loading_a_project_with_too_small_a_calibration_sample_warns(
     assert "warning: review.calibration_size is 30, below the 59" in capsys.readouterr().err
     resolve_project(written("auto"))
     assert "warning" not in capsys.readouterr().err
+
+
+def test_a_labeler_whose_best_items_miss_the_target_is_not_sent_for_more_reviews() -> None:
+    """At most 90% right even at full confidence: no number of reviews gets it through, and
+    the forecast says so instead of extrapolating its curve above the evidence."""
+    rng = np.random.default_rng(0)
+    conf = rng.beta(5, 2, 5_000)
+    ok = rng.random(5_000) < 0.9 * conf
+    result = choose_threshold(
+        conf[:538], ok[:538], target=0.95, confidence_level=0.95, population_confidence=conf[538:]
+    )
+    assert result.threshold is None
+    assert result.reviews_needed == 5_000 - 538
+    assert "improve the labelers" in result.reason
