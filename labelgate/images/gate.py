@@ -20,7 +20,7 @@ from collections.abc import Collection, Sequence
 import numpy as np
 import pandas as pd
 
-from labelgate.accept import gate_on_evidence
+from labelgate.accept import gate_on_evidence, unreviewed_confidence
 from labelgate.gate import GateResult, auto_accept_mask
 from labelgate.images.box_gate import BoxGateResult, box_evidence, box_gate, image_accept_mask
 from labelgate.images.boxes import Boxes, DetectionScores, detection_scores, match_boxes
@@ -75,7 +75,7 @@ def run_detection_gate(
             confidence_level=gate.confidence,
         )
     evidence = detection_evidence(auto_labels, reviewed, purposes=["calibration"])
-    return gate_on_evidence(evidence, gate)
+    return gate_on_evidence(evidence, gate, unreviewed_confidence(auto_labels, reviewed))
 
 
 def detection_accept_mask(
