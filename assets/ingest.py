@@ -5,6 +5,7 @@ import dagster as dg
 from assets.common import ProjectAssets
 from assets.governance import commit_ingest
 from labelgate.errors import SourceError
+from labelgate.governance.previews import item_preview
 from labelgate.ingest import discover_batches, drop_known_items, ingest_batch
 from labelgate.project import RAW_ITEMS
 
@@ -45,9 +46,8 @@ def build_raw_items(project: ProjectAssets) -> dg.AssetsDefinition:
                 "quarantine_reasons": dg.MetadataValue.json(reasons),
                 "source_file": dg.MetadataValue.path(str(batch.path)),
                 "source_sha256": result.source_sha256,
-                "preview": dg.MetadataValue.md(
-                    result.items[["item_id", "text"]].head(5).to_markdown(index=False)
-                ),
+                # ids and PII kinds only: Dagster's storage never holds item text
+                "preview": dg.MetadataValue.md(item_preview(result.items).to_markdown(index=False)),
             },
         )
 

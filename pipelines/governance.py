@@ -9,6 +9,7 @@ from assets.label_sets import LABEL_EXPORT, LABEL_SET, build_label_set_assets
 from assets.models import TRAINED_MODEL
 from pipelines.decisions import decision_job
 from pipelines.trace_job import trace_job
+from quality.gate_check import build_gate_check
 from quality.governance_checks import approved_label_set_check, build_release_checks
 
 
@@ -18,7 +19,7 @@ def build_governance_definitions(project: ProjectAssets) -> dg.Definitions:
         selection=dg.AssetSelection.assets(project.key(LABEL_EXPORT)),
         description="Export the latest approved label set (PII-gated), with blocking checks.",
     )
-    checks = build_release_checks(project, LABEL_EXPORT)
+    checks = [*build_release_checks(project, LABEL_EXPORT), build_gate_check(project)]
     if getattr(project.spec, "training", None) is not None:  # models train on approved sets
         checks.append(approved_label_set_check(project, project.key(TRAINED_MODEL)))
     return dg.Definitions(
