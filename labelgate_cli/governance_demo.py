@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from labelgate.governance.approval import ApprovalRefused, decide, sign_decision
+from labelgate.governance.approval import sign_decision
 from labelgate.governance.signing import load_private_key
 from labelgate.governance.verify import verify_project
 from labelgate.label_sets import LabelSet, LabelSetStore
@@ -34,12 +34,11 @@ def approve_and_release(
     if latest is None:
         on_step("no label set yet: nothing accepted, nothing to approve")
         return None
-    try:
-        decide(spec, latest.version, actor=DEMO_REVIEWER, key=_key(DEMO_REVIEWER))
-    except ApprovalRefused as exc:
-        on_step(str(exc))
-    else:
+    attempt = sign_decision(spec, latest.version, actor=DEMO_REVIEWER, key=_key(DEMO_REVIEWER))
+    refused = run_decision(spec, attempt, instance=instance)  # a failed run in the UI
+    if refused.success:
         raise RuntimeError(f"{DEMO_REVIEWER} reviewed this set; the approval must be refused")
+    on_step(f"refused (run {refused.run_id[:8]}): {refusal_reason(refused)}")
     signed = sign_decision(
         spec,
         latest.version,
@@ -67,6 +66,16 @@ def approve_and_release(
     for line in ui_pointers(spec, approved.run_id, traced.run_id):
         on_step(line)
     return label_set
+
+
+def refusal_reason(result: dg.ExecuteInProcessResult) -> str:
+    """The one-line reason a decision run failed with."""
+    for event in result.get_step_failure_events():
+        data = event.step_failure_data
+        if data.user_failure_data is not None and data.user_failure_data.description:
+            return data.user_failure_data.description
+        return data.error.message.strip() if data.error else "unknown failure"
+    return "the run did not fail"
 
 
 def _key(name: str):

@@ -197,7 +197,8 @@ def decision_job(project: ProjectAssets) -> dg.JobDefinition:
             )
         except ApprovalRefused as exc:
             raise _refuse(
-                f"{decision} of v{version} by {actor} refused: {exc.reasons[0]}",
+                f"{decision} of v{version} by {actor} refused: {exc.reasons[0]}"
+                + (f" (+{len(exc.reasons) - 1} more reasons)" if len(exc.reasons) > 1 else ""),
                 ledger_row=exc.row,
                 version=version,
                 as_name=str(actor),
