@@ -19,6 +19,13 @@ from tests.conftest import write_project
 from tests.test_pii import record_generated_pii
 
 IDENTITIES = Path(__file__).resolve().parent.parent / "projects" / "identities" / "complaints.yaml"
+# Runs launched from the UI start at once (no daemon needed to dequeue them).
+INSTANCE_CONFIG = """telemetry:
+  enabled: false
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: DefaultRunCoordinator
+"""
 MESSAGES = 1500  # demo-sized: every asset, check and job of the demo runs; 1,500 keep it quick
 
 
@@ -54,6 +61,8 @@ def steward_instance(folder: Path) -> Iterator[StewardInstance]:
     with pytest.MonkeyPatch.context() as environment:
         for name, value in env.items():
             environment.setenv(name, value)
+        home.mkdir(parents=True)
+        (home / "dagster.yaml").write_text(INSTANCE_CONFIG, encoding="utf-8")
         instance = get_instance()
         try:
             with pytest.MonkeyPatch.context() as generator:

@@ -3,8 +3,12 @@ decisions through the decide job (refusals as one-line failures), the label set'
 the gate's evidence on the assets, an item's lineage as a job, and where the demo says to
 look. The browser test (``test_browser.py``) drives the same instance through Chromium."""
 
+import os
+import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
@@ -19,6 +23,7 @@ from labelgate.pii import find_pii
 from labelgate.project import ProjectData
 from labelgate_cli.governance_demo import refusal_reason
 from labelgate_cli.governance_runs import run_decision, run_trace
+from tests.browser import chromium_page, dagster_webserver, set_launchpad_config
 from tests.signing_keys import demo_key
 from tests.steward_instance import StewardInstance, steward_instance
 from tests.test_pii import STRUCTURED_SLOTS, surviving
@@ -197,6 +202,109 @@ def test_the_demo_says_where_to_look_in_the_ui(steward: StewardInstance) -> None
     assert f"job {name}__trace_item" in said
     assert f"check gate on {name}/accepted_labels" in said
     assert "refused (run" in said and "alice" in said
+
+
+LOCATION = "pipelines.definitions:defs"  # the code location workspace.yaml loads
+RUN_TIMEOUT = 300.0
+
+
+def wait_for_run(steward: StewardInstance, page: Any) -> dg.DagsterRun:
+    """The run the launchpad just started (from the page's URL), once it has finished."""
+    page.wait_for_url("**/runs/**")
+    run_id = page.url.rstrip("/").split("/runs/")[1].split("?")[0]
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while time.monotonic() < deadline:
+        run = steward.instance.get_run_by_id(run_id)
+        if run is not None and run.is_finished:
+            page.reload()
+            return run
+        time.sleep(2.0)
+    raise AssertionError(f"run {run_id} did not finish in {RUN_TIMEOUT:.0f}s")
+
+
+def launch(page: Any, base: str, job: str, config: str) -> None:
+    page.goto(f"{base}/locations/{LOCATION}/jobs/{job}/playground")
+    set_launchpad_config(page, config)
+    page.get_by_role("button", name="Launch Run").click()
+
+
+def show_markdown(page: Any, key: str) -> Any:
+    """Open the ``[Show Markdown]`` of the metadata entry named ``key``."""
+    name = page.locator("td", has_text=re.compile(rf"^\s*{re.escape(key)}\s*$"))
+    row = page.locator("tr").filter(has=name)
+    row.get_by_text("[Show Markdown]").first.click()
+    dialog = page.get_by_role("dialog")
+    dialog.wait_for()
+    return dialog
+
+
+def test_a_steward_governs_in_a_real_browser(steward: StewardInstance, tmp_path: Path) -> None:
+    """Chromium on dagster-webserver: the asset graph, a materialization's plot, the gate
+    check, the trace job and a signed approval launched from the launchpad, and a forged one
+    refused with its reason on the page."""
+    spec, name = steward.spec, steward.spec.name
+    draft = LabelSetStore(spec).latest(status="draft")
+    assert draft is not None, "the demo's re-label leaves a new draft label set"
+    signed = sign_decision(spec, draft.version, actor="dana", key=demo_key("dana"), reason="ui")
+    (tmp_path / "approve.json").write_text(signed.to_json(), encoding="utf-8")
+    forged = sign(signed.statement, generate_key())
+    (tmp_path / "forged.json").write_text(forged.to_json(), encoding="utf-8")
+    item_id, _ = _item_with_pii(steward, skip=2)
+    shots = Path(os.environ.get("LABELGATE_SCREENSHOTS") or tmp_path / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)  # set LABELGATE_SCREENSHOTS to keep them
+
+    with chromium_page() as page, dagster_webserver(steward.env, tmp_path / "web.log") as base:
+        page.goto(f"{base}/asset-groups")
+        for asset in ("raw_items", "accepted_labels", "label_set", "label_export"):
+            page.get_by_text(asset, exact=True).first.wait_for()
+        page.screenshot(path=shots / "1_asset_graph.png")
+
+        page.goto(f"{base}/assets/{name}/accepted_labels")
+        plot = show_markdown(page, "reliability")
+        image = plot.locator("img").first
+        image.wait_for()
+        assert (image.get_attribute("src") or "").startswith("data:image/png;base64,")
+        assert image.evaluate("img => img.naturalWidth") > 200  # a real, decoded picture
+        page.screenshot(path=shots / "2_reliability_plot.png")
+        page.keyboard.press("Escape")
+
+        page.goto(f"{base}/assets/{name}/accepted_labels?view=checks")
+        page.get_by_text("gate", exact=True).first.wait_for()
+        for field in ("target_accuracy", "lower_bound", "reviews_needed"):
+            page.get_by_text(field, exact=True).first.wait_for()
+        page.screenshot(path=shots / "3_gate_check.png")
+
+        config = f"ops:\n  {name}__item_trace:\n    config:\n      item_id: {item_id}\n"
+        launch(page, base, f"{name}__trace_item", config)
+        run = wait_for_run(steward, page)
+        assert run.status == dg.DagsterRunStatus.SUCCESS
+        trace = show_markdown(page, "trace")
+        for text in (f"Item {item_id}", "item_ingested", "label_proposed", "Label sets"):
+            trace.get_by_text(text).first.wait_for()
+        page.screenshot(path=shots / "4_trace_job.png")
+        page.keyboard.press("Escape")
+
+        decision = f"{name}__label_set_decision"
+        config = f"ops:\n  {decision}:\n    config:\n      signed_decision_file: {{}}\n"
+        launch(page, base, f"{name}__decide_label_set", config.format(tmp_path / "forged.json"))
+        run = wait_for_run(steward, page)
+        assert run.status == dg.DagsterRunStatus.FAILURE
+        refusal = f"approve of v{draft.version} by dana refused: the signature does not verify"
+        page.get_by_text(refusal).first.wait_for()
+        page.locator("td", has_text="ledger_row").first.wait_for()
+        page.screenshot(path=shots / "5_forged_refused.png")
+        assert LabelSetStore(spec).get(draft.version).status == "draft"
+
+        launch(page, base, f"{name}__decide_label_set", config.format(tmp_path / "approve.json"))
+        run = wait_for_run(steward, page)
+        assert run.status == dg.DagsterRunStatus.SUCCESS
+        assert run.tags["labelgate/signed_by"] == "dana"  # tags set by the run itself
+        page.get_by_text("ASSET_OBSERVATION").first.wait_for()
+        for text in ("approved", "dana"):
+            page.locator("td", has_text=re.compile(rf"^\s*{text}\s*$")).first.wait_for()
+        page.get_by_text(signed.signature[:30]).first.wait_for()
+        page.screenshot(path=shots / "6_signed_approval.png")
+    assert LabelSetStore(spec).get(draft.version).status == "approved"
 
 
 def test_erasure_leaves_no_text_in_dagster(steward: StewardInstance) -> None:
