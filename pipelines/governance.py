@@ -5,6 +5,7 @@ approve``; trace an item (``labelgate trace``)."""
 import dagster as dg
 
 from assets.common import ProjectAssets
+from assets.image_release import build_image_release_asset
 from assets.label_sets import LABEL_EXPORT, LABEL_SET, build_label_set_assets
 from assets.models import TRAINED_MODEL
 from pipelines.decisions import decision_job
@@ -29,4 +30,20 @@ def build_governance_definitions(project: ProjectAssets) -> dg.Definitions:
     )
 
 
-__all__ = ["LABEL_SET", "build_governance_definitions"]
+def build_image_governance_definitions(project: ProjectAssets) -> dg.Definitions:
+    """The same release, decide and trace jobs for an image project (its label_set asset
+    comes with the image assets)."""
+    release = dg.define_asset_job(
+        f"{project.name}__release",
+        selection=dg.AssetSelection.assets(project.key(LABEL_EXPORT)),
+        description="Export the latest approved label set (COCO / Label Studio JSON, or CSV), "
+        "with its blocking check.",
+    )
+    return dg.Definitions(
+        assets=[build_image_release_asset(project)],
+        asset_checks=[approved_label_set_check(project, project.key(LABEL_EXPORT))],
+        jobs=[release, decision_job(project), trace_job(project)],
+    )
+
+
+__all__ = ["LABEL_SET", "build_governance_definitions", "build_image_governance_definitions"]

@@ -25,6 +25,7 @@ from labelgate.project import (
     REVIEWED_LABELS,
 )
 from labelgate.spec import ProjectSpec
+from pipelines.governance import build_image_governance_definitions
 from pipelines.jobs import AssetJob, ProjectJobs
 from pipelines.sensors import (
     already_materialized,
@@ -122,7 +123,7 @@ def build_image_project_definitions(spec: ProjectSpec) -> dg.Definitions:
     project = ImageProjectAssets(spec)
     jobs = build_image_jobs(project)
     training = spec.training is not None and project.detection
-    return dg.Definitions(
+    defs = dg.Definitions(
         assets=[
             build_image_raw_items(project),
             *build_image_label_assets(project),
@@ -140,3 +141,4 @@ def build_image_project_definitions(spec: ProjectSpec) -> dg.Definitions:
         ],
         resources={project.io_manager_key: TableIOManager(root=str(project.data.tables.root))},
     )
+    return dg.Definitions.merge(defs, build_image_governance_definitions(project))
