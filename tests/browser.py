@@ -45,8 +45,9 @@ def _unavailable(reason: str) -> None:
     pytest.skip(message)
 
 
-def chromium_path() -> str:
-    candidates = [os.environ.get(CHROMIUM_ENV), "/usr/bin/chromium", shutil.which("chromium")]
+def chromium_path(candidates: list[str | None] | None = None) -> str:
+    if candidates is None:
+        candidates = [os.environ.get(CHROMIUM_ENV), "/usr/bin/chromium", shutil.which("chromium")]
     for candidate in filter(None, candidates):
         if Path(candidate).is_file() and os.access(candidate, os.X_OK):
             return candidate

@@ -23,7 +23,12 @@ from labelgate.pii import find_pii
 from labelgate.project import ProjectData
 from labelgate_cli.governance_demo import refusal_reason
 from labelgate_cli.governance_runs import run_decision, run_trace
-from tests.browser import chromium_page, dagster_webserver, set_launchpad_config
+from tests.browser import (
+    chromium_page,
+    chromium_path,
+    dagster_webserver,
+    set_launchpad_config,
+)
 from tests.signing_keys import demo_key
 from tests.steward_instance import StewardInstance, steward_instance
 from tests.test_pii import STRUCTURED_SLOTS, surviving
@@ -317,3 +322,15 @@ def test_erasure_leaves_no_text_in_dagster(steward: StewardInstance) -> None:
     assert fragments and not [f for f in fragments if f in stored]
     assert text not in stored
     assert "(erased)" in stored  # the trace run's report says so
+
+
+def test_a_missing_browser_fails_under_ci_and_skips_elsewhere(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    missing = [str(tmp_path / "no-chromium")]
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="no Chromium at"):
+        chromium_path(missing)
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match=r"install_browser\.sh"):
+        chromium_path(missing)
