@@ -7,7 +7,7 @@ import dagster as dg
 from assets.label_sets import LABEL_EXPORT
 from labelgate.governance.signing import SignedDecision
 from labelgate.spec import ProjectSpec
-from labelgate_cli.runner import LOG_LEVEL, RunFailed, _execute, project_definitions
+from labelgate_cli.runner import RunFailed, _execute, project_definitions
 from resources.encoder import TextEncoderResource
 
 
@@ -32,6 +32,11 @@ def run_release(
     assert event is not None and event.asset_materialization is not None
     metadata = event.asset_materialization.metadata
     return Path(str(metadata["path"].value)), dict(metadata["redactions"].value)  # type: ignore[arg-type]
+
+
+# Decision and trace runs report their outcome themselves (a refusal is expected in the
+# demo): the console logger would print Dagster's stack trace of a refused decision.
+QUIET = "CRITICAL"
 
 
 def run_decision(
@@ -62,7 +67,7 @@ def run_decision(
     job = defs.resolve_job_def(f"{spec.name}__decide_label_set")
     run_config = {
         "ops": {op: {"config": config}},
-        "loggers": {"console": {"config": {"log_level": LOG_LEVEL}}},
+        "loggers": {"console": {"config": {"log_level": QUIET}}},
     }
     return job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=False)
 
@@ -76,6 +81,6 @@ def run_trace(
     op = f"{spec.name}__item_trace"
     run_config = {
         "ops": {op: {"config": {"item_id": item_id}}},
-        "loggers": {"console": {"config": {"log_level": LOG_LEVEL}}},
+        "loggers": {"console": {"config": {"log_level": QUIET}}},
     }
     return job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=False)
