@@ -17,6 +17,7 @@ from typing import Literal
 import dagster as dg
 
 from assets.common import ProjectAssets
+from assets.label_sets import LABEL_SET
 from labelgate.errors import LabelgateError
 from labelgate.governance.approval import ApprovalRefused, DecisionResult, decide
 from labelgate.governance.signing import (
@@ -30,7 +31,6 @@ from labelgate.label_sets import LabelSetStore
 from labelgate.spec import ProjectSpec
 
 LATEST_DRAFT = "latest_draft"
-LABEL_SET = "label_set"
 _SET_DIR = re.compile(r"^v(\d+)$")
 
 

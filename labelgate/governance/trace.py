@@ -72,7 +72,7 @@ def trace_item(spec: "ProjectSpec", item_id: str, ledger: Ledger | None = None) 
                     "label": _label_of(row),
                     "source": row.source,
                     "confidence": float(row.confidence),
-                    "reviewer": row.reviewer,
+                    "reviewer": row.reviewer if isinstance(row.reviewer, str) else None,
                     "run_id": row.run_id,
                 }
             )
