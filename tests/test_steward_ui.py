@@ -262,7 +262,8 @@ def test_a_steward_governs_in_a_real_browser(steward: StewardInstance, tmp_path:
     with chromium_page() as page, dagster_webserver(steward.env, tmp_path / "web.log") as base:
         page.goto(f"{base}/asset-groups")
         for asset in ("raw_items", "accepted_labels", "label_set", "label_export"):
-            page.get_by_text(asset, exact=True).nth(1).wait_for()  # the list, then the graph
+            node = page.locator("[class*='AssetNode_assetName']", has_text=asset)  # in the graph
+            node.first.wait_for()
         page.screenshot(path=shots / "1_asset_graph.png")
 
         page.goto(f"{base}/assets/{name}/accepted_labels")
