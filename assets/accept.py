@@ -3,7 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from assets.common import ProjectAssets, class_distribution
+from assets.common import ProjectAssets, class_distribution, present
 from assets.governance import record_gate
 from labelgate.accept import accepted_labels as build_accepted
 from labelgate.accept import automation_rate, calibration_evidence, run_gate
@@ -54,10 +54,10 @@ def build_accept_asset(project: ProjectAssets) -> dg.AssetsDefinition:
                 "human": int((frame["source"] == "human").sum()),
                 "automation_rate": round(automation_rate(frame, n_items), 4),
                 "gate": dg.MetadataValue.json(result.to_metadata()),
-                "threshold": result.threshold if result.threshold is not None else -1.0,
-                "estimated_accuracy": result.accuracy if result.accuracy is not None else -1.0,
-                "accuracy_lower_bound": (
-                    result.lower_bound if result.lower_bound is not None else -1.0
+                **present(
+                    threshold=result.threshold,
+                    estimated_accuracy=result.accuracy,
+                    accuracy_lower_bound=result.lower_bound,
                 ),
                 "reviews_needed": result.reviews_needed,
                 "gate_reason": result.reason,

@@ -46,3 +46,9 @@ def counts_table(counts: pd.Series, unit: str = "items") -> dg.MetadataValue:
         f"| {label} | {count} |" for label, count in counts.sort_index().items()
     )
     return dg.MetadataValue.md(table)
+
+
+def present(**values: float | None) -> dict[str, float]:
+    """Numeric metadata without the values that do not exist (no threshold, no reviews yet):
+    left out instead of a -1 or 0 sentinel that the UI's plots would draw as data."""
+    return {name: value for name, value in values.items() if value is not None}

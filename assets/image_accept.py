@@ -10,7 +10,7 @@ are reported with every run.
 import dagster as dg
 import pandas as pd
 
-from assets.common import class_distribution
+from assets.common import class_distribution, present
 from assets.governance import record_gate
 from assets.image_common import ImageProjectAssets
 from labelgate.accept import accepted_labels as build_accepted
@@ -63,17 +63,19 @@ def build_image_accept_asset(project: ImageProjectAssets) -> dg.AssetsDefinition
             scores = scores_against_reviews(auto_labels, reviewed_labels, spec.class_names)
             if scores is not None:
                 extra.update(
-                    map50=-1.0 if scores.map50 is None else round(scores.map50, 4),
-                    mean_iou=-1.0 if scores.mean_iou is None else round(scores.mean_iou, 4),
+                    present(
+                        map50=None if scores.map50 is None else round(scores.map50, 4),
+                        mean_iou=None if scores.mean_iou is None else round(scores.mean_iou, 4),
+                    ),
                     review_scores=dg.MetadataValue.json(scores.to_metadata()),
                 )
             if isinstance(result, BoxGateResult):
                 extra.update(
-                    box_threshold=-1.0 if result.threshold is None else result.threshold,
-                    miss_threshold=-1.0 if result.miss_threshold is None else result.miss_threshold,
-                    recall_lower_bound=-1.0
-                    if result.recall_lower_bound is None
-                    else result.recall_lower_bound,
+                    present(
+                        box_threshold=result.threshold,
+                        miss_threshold=result.miss_threshold,
+                        recall_lower_bound=result.recall_lower_bound,
+                    )
                 )
             labels = pd.Series([b["label"] for bs in frame["boxes"] for b in bs], dtype=str)
         else:
@@ -99,10 +101,7 @@ def build_image_accept_asset(project: ImageProjectAssets) -> dg.AssetsDefinition
                 "human": int((frame["source"] == "human").sum()),
                 "automation_rate": round(automation_rate(frame, n_items), 4),
                 "gate": dg.MetadataValue.json(result.to_metadata()),
-                "threshold": result.threshold if result.threshold is not None else -1.0,
-                "accuracy_lower_bound": (
-                    result.lower_bound if result.lower_bound is not None else -1.0
-                ),
+                **present(threshold=result.threshold, accuracy_lower_bound=result.lower_bound),
                 "reviews_needed": result.reviews_needed,
                 "gate_reason": result.reason,
                 "class_distribution": class_distribution(labels),

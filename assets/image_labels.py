@@ -6,7 +6,7 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from assets.common import class_distribution
+from assets.common import class_distribution, present
 from assets.governance import candidate_writer
 from assets.image_common import ImageProjectAssets
 from labelgate.aggregate import aggregate
@@ -121,7 +121,9 @@ def build_image_label_assets(project: ImageProjectAssets) -> list[dg.AssetsDefin
             frame,
             metadata={
                 "dagster/row_count": len(frame),
-                "mean_confidence": float(np.mean(frame["confidence"])) if len(frame) else 0.0,
+                **present(
+                    mean_confidence=float(np.mean(frame["confidence"])) if len(frame) else None
+                ),
                 "confidence_histogram": dg.MetadataValue.md(
                     png_markdown(
                         confidence_histogram_png(frame["confidence"].to_numpy(dtype=float)),

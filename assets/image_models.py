@@ -8,6 +8,7 @@ import json
 import dagster as dg
 import pandas as pd
 
+from assets.common import present
 from assets.image_common import ImageProjectAssets
 from assets.models import (
     CHAMPION_MODEL,
@@ -105,7 +106,7 @@ def build_image_model_assets(project: ImageProjectAssets) -> list[dg.AssetsDefin
             "challenger": result.challenger.model_id,
             "baseline": f"{result.baseline} {result.baseline_id}",
             "n_eval": result.n_eval,
-            "map50": result.scores.map50 if result.scores.map50 is not None else -1.0,
+            **present(map50=result.scores.map50),
             "scores": dg.MetadataValue.json({role: s.to_metadata() for role, _, s in scored}),
         }
         return dg.Output(frame, metadata=metadata)

@@ -5,6 +5,7 @@ import dagster as dg
 from assets.common import ProjectAssets
 from assets.governance import commit_ingest
 from labelgate.errors import SourceError
+from labelgate.governance.previews import item_preview
 from labelgate.ingest import (
     WHOLE_FILE_ROW,
     discover_batches,
@@ -52,9 +53,8 @@ def build_raw_items(project: ProjectAssets) -> dg.AssetsDefinition:
                 "quarantine_reasons": dg.MetadataValue.json(reasons),
                 "source_file": dg.MetadataValue.path(str(batch.path)),
                 "source_sha256": result.source_sha256,
-                "preview": dg.MetadataValue.md(
-                    result.items[["item_id", "text"]].head(5).to_markdown(index=False)
-                ),
+                # ids and PII kinds only: Dagster's storage never holds item text
+                "preview": dg.MetadataValue.md(item_preview(result.items).to_markdown(index=False)),
             },
         )
 

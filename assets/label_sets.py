@@ -15,7 +15,7 @@ from labelgate.governance.metadata import (
     governance_metadata,
 )
 from labelgate.governance.snapshot import snapshot_accepted
-from labelgate.label_sets import PublishResult
+from labelgate.label_sets import LabelSet, PublishResult
 from labelgate.label_sets.content import class_counts, holds_boxes
 from labelgate.project import ACCEPTED_LABELS, AUTO_LABELS, REVIEWED_LABELS
 from labelgate.spec import ProjectSpec
@@ -65,13 +65,20 @@ def label_set_metadata(spec: ProjectSpec, result: PublishResult | None) -> dg.Ma
             "new_version": result.created,
             "status": current.status,
             "content_sha256": current.manifest.get("content_sha256", ""),
-            "datasheet": dg.MetadataValue.path(str(current.datasheet_path)),
-            "manifest": dg.MetadataValue.path(str(current.manifest_path)),
+            "datasheet": dg.MetadataValue.md(datasheet_markdown(current)),
+            "datasheet_path": dg.MetadataValue.path(str(current.datasheet_path)),
+            "manifest": dg.MetadataValue.json(current.manifest),
             "class_distribution": counts_table(
                 class_counts(labels), "boxes" if holds_boxes(labels) else "items"
             ),
         }
     )
+
+
+def datasheet_markdown(label_set: LabelSet) -> str:
+    """The datasheet's Markdown (ids, counts, evidence and identities; never item text)."""
+    path = label_set.datasheet_path
+    return path.read_text(encoding="utf-8") if path.is_file() else f"(no datasheet at {path})"
 
 
 def build_label_set_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:

@@ -6,7 +6,7 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from assets.common import ProjectAssets, class_distribution
+from assets.common import ProjectAssets, class_distribution, present
 from assets.governance import candidate_writer, governance_metadata
 from labelgate.aggregate import aggregate
 from labelgate.build import build_labelers, labeler_roles
@@ -104,10 +104,12 @@ def build_label_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
             metadata={
                 **governance_metadata(spec),
                 "dagster/row_count": len(frame),
-                "mean_confidence": float(np.mean(frame["confidence"])) if len(frame) else 0.0,
-                "all_sources_agree": float(n_sources.eq(len(outputs)).mean())
-                if len(frame)
-                else 0.0,
+                **present(  # an empty batch has neither: no 0 drawn in the plots
+                    mean_confidence=float(np.mean(frame["confidence"])) if len(frame) else None,
+                    all_sources_agree=(
+                        float(n_sources.eq(len(outputs)).mean()) if len(frame) else None
+                    ),
+                ),
                 "class_distribution": class_distribution(frame["label"]),
                 "confidence_histogram": dg.MetadataValue.md(
                     png_markdown(

@@ -6,6 +6,10 @@ identities:
   - {name: alice, roles: [reviewer], emails: [alice@bank.example], ids: [7]}
 ```
 
+``public_key`` (``ed25519:<base64>``, printed by ``labelgate keygen --as NAME``) is the key
+that must sign the identity's decisions on label sets; ``retired_keys`` lists earlier keys,
+so decisions signed before a rotation still verify (see ``labelgate.governance.signing``).
+
 The file is named by env ``LABELGATE_IDENTITIES`` or the project's
 ``governance.identities``. Only an identity with the ``steward`` role may approve or reject a
 label set. The project pins the file in force in its ledger
@@ -137,6 +141,8 @@ class Identity(BaseModel):
     # Other spellings a review tool may use for this person: e-mails, user ids.
     emails: tuple[str, ...] = ()
     ids: tuple[str | int, ...] = ()
+    public_key: str | None = None  # ed25519:<base64>; signs this identity's decisions
+    retired_keys: tuple[str, ...] = ()  # earlier public keys: old signatures still verify
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
@@ -230,6 +236,9 @@ def load_identities_file(path: Path) -> Identities:
                 f"identities file {path}: {identity.name} has unknown role(s) {unknown}; "
                 f"roles are {list(ROLES)}"
             )
+        for line in (identity.public_key, *identity.retired_keys):
+            if line is not None:
+                _check_public_key(path, identity.name, line)
     _check_spellings(path, parsed.identities)
     return Identities(parsed.identities, path, hashlib.sha256(raw).hexdigest())
 
@@ -250,6 +259,15 @@ def _check_spellings(path: Path, identities: list[Identity]) -> None:
                         f"{other} are the same name once case, width and look-alike letters "
                         "are ignored"
                     )
+
+
+def _check_public_key(path: Path, name: str, line: str) -> None:
+    from labelgate.governance.signing import SigningError, parse_public_key
+
+    try:
+        parse_public_key(line)
+    except SigningError as exc:
+        raise IdentityError(f"identities file {path}: {name}: {exc}") from None
 
 
 def identities_path(spec: "ProjectSpec") -> Path | None:

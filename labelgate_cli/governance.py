@@ -9,8 +9,15 @@ from rich.console import Console
 from rich.table import Table
 
 from labelgate.errors import LabelgateError
-from labelgate.governance.approval import decide
+from labelgate.governance.approval import decide, sign_decision
 from labelgate.governance.erasure import erase_item
+from labelgate.governance.signing import (
+    KEY_ENV,
+    generate_key,
+    load_private_key,
+    public_key_line,
+    write_private_key,
+)
 from labelgate.governance.trace import describe, trace_item
 from labelgate.governance.verify import verify_project
 from labelgate.label_sets import LabelSetStore
@@ -29,6 +36,10 @@ ProjectOpt = Annotated[
     typer.Option("--project", "-p", help="Project file or name (default: search the workspace)."),
 ]
 AsOpt = Annotated[str, typer.Option("--as", help="Your identity (from the identities file).")]
+KeyOpt = Annotated[
+    Path | None,
+    typer.Option("--key", help=f"Your Ed25519 private key file (default: env {KEY_ENV})."),
+]
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -83,10 +94,20 @@ def label_sets(project: ProjectArg) -> None:
     console.print(table)
 
 
-def _decide(project: str, version: int, actor: str, decision: str, reason: str) -> None:
+def _decide(
+    project: str, version: int, actor: str, decision: str, reason: str, key: Path | None
+) -> None:
     try:
         spec = resolve_project(project)
-        result = decide(spec, version, actor=actor, decision=decision, reason=reason)  # type: ignore[arg-type]
+        private_key = load_private_key(key)
+        result = decide(
+            spec,
+            version,
+            actor=actor,
+            decision=decision,  # type: ignore[arg-type]
+            reason=reason,
+            key=private_key,
+        )
     except LabelgateError as exc:
         _fail(str(exc))
         return
@@ -101,9 +122,11 @@ def approve(
     version: Annotated[int, typer.Argument(help="Label-set version to approve.")],
     as_name: AsOpt,
     reason: Annotated[str, typer.Option(help="Why (kept in the ledger).")] = "",
+    key: KeyOpt = None,
 ) -> None:
-    """Approve a label set: only a steward who reviewed none of its labels may."""
-    _decide(project, version, as_name, "approve", reason)
+    """Approve a label set, signed with your key: only a steward who reviewed none of its
+    labels may."""
+    _decide(project, version, as_name, "approve", reason, key)
 
 
 def reject(
@@ -111,9 +134,66 @@ def reject(
     version: Annotated[int, typer.Argument(help="Label-set version to reject.")],
     as_name: AsOpt,
     reason: Annotated[str, typer.Option(help="Why (kept in the ledger).")] = "",
+    key: KeyOpt = None,
 ) -> None:
-    """Reject a label set (steward role needed)."""
-    _decide(project, version, as_name, "reject", reason)
+    """Reject a label set, signed with your key (steward role needed)."""
+    _decide(project, version, as_name, "reject", reason, key)
+
+
+class DecisionChoice(StrEnum):
+    approve = "approve"
+    reject = "reject"
+
+
+def sign(
+    project: ProjectArg,
+    version: Annotated[int, typer.Argument(help="Label-set version to decide on.")],
+    as_name: AsOpt,
+    out: Annotated[Path, typer.Option("--out", help="Signed decision file (JSON) to write.")],
+    decision: Annotated[DecisionChoice, typer.Option()] = DecisionChoice.approve,
+    reason: Annotated[str, typer.Option(help="Why (kept in the ledger).")] = "",
+    key: KeyOpt = None,
+) -> None:
+    """Sign a decision without applying it: a file for the Dagster decide job's
+    signed_decision_file (or its signature and signed_at fields)."""
+    try:
+        spec = resolve_project(project)
+        signed = sign_decision(
+            spec,
+            version,
+            actor=as_name,
+            key=load_private_key(key),
+            decision=decision.value,  # type: ignore[arg-type]
+            reason=reason,
+        )
+    except LabelgateError as exc:
+        _fail(str(exc))
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(signed.to_json() + "\n", encoding="utf-8")
+    console.print(f"signed decision written to [bold]{out}[/]", highlight=False)
+    console.print(f"signature: {signed.signature}", markup=False, highlight=False)
+    console.print(f"signed_at: {signed.statement.signed_at}", markup=False, highlight=False)
+
+
+def keygen(
+    as_name: AsOpt,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Private key file (default ~/.labelgate/NAME.pem).")
+    ] = None,
+) -> None:
+    """Make an Ed25519 key pair: the private key goes to a file only you can read; the public
+    key line is printed for the identities file."""
+    path = out or Path.home() / ".labelgate" / f"{as_name}.pem"
+    key = generate_key()
+    try:
+        write_private_key(key, path)
+    except LabelgateError as exc:
+        _fail(str(exc))
+        return
+    console.print(f"private key written to {path} (keep it off the server)", highlight=False)
+    console.print("add this to your entry in the identities file:")
+    console.print(f'  public_key: "{public_key_line(key)}"', markup=False, highlight=False)
 
 
 class ReleaseFormat(StrEnum):
@@ -224,6 +304,8 @@ def register(app: typer.Typer) -> None:
     app.command("label-sets")(label_sets)
     app.command()(approve)
     app.command()(reject)
+    app.command()(sign)
+    app.command()(keygen)
     app.command()(release)
     app.command()(trace)
     app.command()(erase)

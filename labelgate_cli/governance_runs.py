@@ -5,8 +5,9 @@ from pathlib import Path
 import dagster as dg
 
 from assets.label_sets import LABEL_EXPORT
+from labelgate.governance.signing import SignedDecision
 from labelgate.spec import ProjectSpec
-from labelgate_cli.runner import LOG_LEVEL, RunFailed, _execute, project_definitions
+from labelgate_cli.runner import RunFailed, _execute, project_definitions
 from resources.encoder import TextEncoderResource
 
 
@@ -33,22 +34,53 @@ def run_release(
     return Path(str(metadata["path"].value)), dict(metadata["redactions"].value)  # type: ignore[arg-type]
 
 
+# Decision and trace runs report their outcome themselves (a refusal is expected in the
+# demo): the console logger would print Dagster's stack trace of a refused decision.
+QUIET = "CRITICAL"
+
+
 def run_decision(
     spec: ProjectSpec,
-    version: int,
+    signed: SignedDecision | None,
     *,
-    as_name: str,
     instance: dg.DagsterInstance,
-    decision: str = "approve",
-    reason: str = "",
+    as_name: str | None = None,
+    version: int | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """The decision job with its run config, as the Dagster UI's launchpad would run it."""
+    """The decision job with the signed decision in its run config (signature and signed_at
+    fields, as pasted into the Dagster UI's launchpad); ``signed=None`` sends an unsigned
+    decision by ``as_name`` on ``version``, which the job refuses."""
     defs = project_definitions(spec, TextEncoderResource(kind="hashing"))
     op = f"{spec.name}__label_set_decision"
-    config = {"version": version, "as_name": as_name, "decision": decision, "reason": reason}
+    if signed is not None:
+        statement = signed.statement
+        config = {
+            "version": f"v{statement.version}",
+            "as_name": statement.signer,
+            "decision": statement.decision,
+            "reason": statement.reason,
+            "signature": signed.signature,
+            "signed_at": statement.signed_at,
+        }
+    else:
+        config = {"version": f"v{version}", "as_name": as_name}
     job = defs.resolve_job_def(f"{spec.name}__decide_label_set")
     run_config = {
         "ops": {op: {"config": config}},
-        "loggers": {"console": {"config": {"log_level": LOG_LEVEL}}},
+        "loggers": {"console": {"config": {"log_level": QUIET}}},
+    }
+    return job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=False)
+
+
+def run_trace(
+    spec: ProjectSpec, item_id: str, *, instance: dg.DagsterInstance
+) -> dg.ExecuteInProcessResult:
+    """The trace job for ``item_id``, as the launchpad would run it."""
+    defs = project_definitions(spec, TextEncoderResource(kind="hashing"))
+    job = defs.resolve_job_def(f"{spec.name}__trace_item")
+    op = f"{spec.name}__item_trace"
+    run_config = {
+        "ops": {op: {"config": {"item_id": item_id}}},
+        "loggers": {"console": {"config": {"log_level": QUIET}}},
     }
     return job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=False)

@@ -25,8 +25,14 @@ from labelgate.project import (
     REVIEWED_LABELS,
 )
 from labelgate.spec import ProjectSpec
+from pipelines.governance import build_image_governance_definitions
 from pipelines.jobs import AssetJob, ProjectJobs
-from pipelines.sensors import build_follow_up_sensor, build_review_inbox_sensor
+from pipelines.sensors import (
+    already_materialized,
+    build_follow_up_sensor,
+    build_review_inbox_sensor,
+)
+from quality.gate_check import build_gate_check
 from quality.image_checks import build_image_quality_checks
 from resources.io_manager import TableIOManager
 
@@ -56,6 +62,12 @@ def build_image_source_sensor(
         batches = discover_image_batches(source.path, source.formats)
         current = {b.key: _fingerprint(b) for b in batches}
         changed = [k for k, fp in current.items() if seen.get(k) != fp]
+        if not context.cursor:  # first tick: leave folders labeled before the sensor ran
+            newest = {
+                b.key: max((f.stat().st_mtime for f in b.files), default=0.0) for b in batches
+            }
+            done = already_materialized(context, project, newest)
+            changed = [k for k in changed if k not in done]
         new_keys = [k for k in changed if k not in known]
         return dg.SensorResult(
             run_requests=[
@@ -81,7 +93,6 @@ def build_image_jobs(project: ImageProjectAssets) -> ProjectJobs:
         label_batch=dg.define_asset_job(
             f"{project.name}__label_batch",
             selection=selection(RAW_ITEMS, CANDIDATE_LABELS, AUTO_LABELS),
-            partitions_def=project.partitions,
             description="Ingest one image folder and auto-label it.",
         ),
         publish=dg.define_asset_job(
@@ -112,7 +123,7 @@ def build_image_project_definitions(spec: ProjectSpec) -> dg.Definitions:
     project = ImageProjectAssets(spec)
     jobs = build_image_jobs(project)
     training = spec.training is not None and project.detection
-    return dg.Definitions(
+    defs = dg.Definitions(
         assets=[
             build_image_raw_items(project),
             *build_image_label_assets(project),
@@ -121,7 +132,7 @@ def build_image_project_definitions(spec: ProjectSpec) -> dg.Definitions:
             build_image_label_set_asset(project),
             *(build_image_model_assets(project) if training else []),
         ],
-        asset_checks=build_image_quality_checks(project),
+        asset_checks=[*build_image_quality_checks(project), build_gate_check(project)],
         jobs=[*jobs.all(), *([build_image_training_job(project)] if training else [])],
         sensors=[
             build_image_source_sensor(project, jobs),
@@ -130,3 +141,4 @@ def build_image_project_definitions(spec: ProjectSpec) -> dg.Definitions:
         ],
         resources={project.io_manager_key: TableIOManager(root=str(project.data.tables.root))},
     )
+    return dg.Definitions.merge(defs, build_image_governance_definitions(project))

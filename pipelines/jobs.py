@@ -41,7 +41,6 @@ def build_jobs(project: ProjectAssets) -> ProjectJobs:
             selection=selection(
                 RAW_ITEMS, CANDIDATE_LABELS, AUTO_LABELS, *churn_tables(project.spec)
             ),
-            partitions_def=project.partitions,
             description="Ingest one source batch and auto-label it.",
         ),
         publish=dg.define_asset_job(

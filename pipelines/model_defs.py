@@ -28,7 +28,6 @@ def build_model_definitions(project: ProjectAssets, jobs: ProjectJobs) -> dg.Def
     relabel_job = dg.define_asset_job(
         f"{project.name}__relabel",
         selection=selection(CANDIDATE_LABELS, AUTO_LABELS, CHURN_REPORT),
-        partitions_def=project.partitions,
         description="Re-label one batch with the current champion (items it already scored "
         "come from its cache) and report the churn.",
     )

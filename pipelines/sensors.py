@@ -8,7 +8,7 @@ import dagster as dg
 
 from assets.common import ProjectAssets
 from labelgate.ingest import discover_batches
-from labelgate.project import REVIEWED_LABELS
+from labelgate.project import RAW_ITEMS, REVIEWED_LABELS
 from pipelines.jobs import ProjectJobs
 
 REVIEW_SUFFIXES = {".csv", ".json"}
@@ -17,6 +17,24 @@ REVIEW_SUFFIXES = {".csv", ".json"}
 def _fingerprint(path: Path) -> str:
     stat = path.stat() if path.exists() else path.lstat()  # a broken link is a batch too
     return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def already_materialized(
+    context: dg.SensorEvaluationContext, project: ProjectAssets, changed_at: dict[str, float]
+) -> set[str]:
+    """Batches whose raw_items partition was materialized after their files last changed
+    (``changed_at``: batch -> newest modification time). A sensor's first tick has no cursor
+    and would otherwise re-run every batch already labeled."""
+    key = project.key(RAW_ITEMS)
+    done = context.instance.get_materialized_partitions(key) & set(changed_at)
+    skip = set()
+    for batch in done:
+        records = context.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=key, asset_partitions=[batch]), limit=1
+        ).records
+        if records and records[0].timestamp >= changed_at[batch]:
+            skip.add(batch)
+    return skip
 
 
 def build_source_sensor(project: ProjectAssets, jobs: ProjectJobs) -> dg.SensorDefinition:
@@ -32,6 +50,11 @@ def build_source_sensor(project: ProjectAssets, jobs: ProjectJobs) -> dg.SensorD
         batches = discover_batches(project.spec.source)
         current = {b.key: _fingerprint(b.path) for b in batches}
         changed = [k for k, fp in current.items() if seen.get(k) != fp]
+        if not context.cursor:  # first tick: leave batches labeled before the sensor ran
+            done = already_materialized(
+                context, project, {b.key: b.path.stat().st_mtime for b in batches}
+            )
+            changed = [k for k in changed if k not in done]
         new_keys = [k for k in changed if k not in known]
         return dg.SensorResult(
             run_requests=[

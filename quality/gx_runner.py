@@ -70,6 +70,16 @@ def _json_safe(value: Any) -> Any:
     return str(value)
 
 
+# Columns that hold item content: their values never reach check metadata (Dagster's storage).
+CONTENT_COLUMNS = frozenset({"text", "excerpt"})
+
+
+def _shown(column: Any, value: Any) -> Any:
+    if column in CONTENT_COLUMNS and value is not None:
+        return f"(text withheld, {len(str(value))} characters)"
+    return _json_safe(value)
+
+
 def _condition_text(condition: Any) -> str:
     if hasattr(condition, "dict"):
         condition = condition.dict()
@@ -93,7 +103,7 @@ def _failure(result: ExpectationValidationResult) -> dict[str, Any]:
         entry["unexpected_count"] = int(details["unexpected_count"])
         entry["unexpected_percent"] = round(float(details.get("unexpected_percent") or 0.0), 3)
         entry["unexpected_values"] = [
-            {"value": _json_safe(c["value"]), "count": int(c["count"])}
+            {"value": _shown(entry["column"], c["value"]), "count": int(c["count"])}
             for c in details.get("partial_unexpected_counts", [])[:MAX_EXAMPLES]
         ]
     elif "observed_value" in details:

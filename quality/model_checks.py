@@ -11,7 +11,7 @@ import warnings
 import dagster as dg
 import pandas as pd
 
-from assets.common import ProjectAssets
+from assets.common import ProjectAssets, present
 from labelgate.models.monitor import batch_drift
 from labelgate.project import AUTO_LABELS
 
@@ -43,9 +43,9 @@ def build_drift_check(project: ProjectAssets) -> dg.AssetChecksDefinition:
                 metadata={
                     "items": result.items,
                     "baseline_items": result.baseline_items,
-                    "class_shift": result.class_shift if result.class_shift is not None else -1.0,
-                    "confidence_drop": (
-                        result.confidence_drop if result.confidence_drop is not None else -1.0
+                    # no baseline yet: left out, not plotted as a -1
+                    **present(
+                        class_shift=result.class_shift, confidence_drop=result.confidence_drop
                     ),
                     "max_class_shift": result.max_class_shift,
                     "max_confidence_drop": result.max_confidence_drop,

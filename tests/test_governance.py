@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from labelgate.governance.approval import ApprovalRefused, decide
+from labelgate.governance.approval import ApprovalRefused, decide, sign_decision
 from labelgate.governance.export import ReleaseRefused, release_label_set
 from labelgate.governance.release_checks import approval_problems
 from labelgate.governance.trace import describe, trace_item
@@ -37,6 +37,7 @@ from labelgate_cli.governance_runs import run_decision, run_release
 from labelgate_cli.runner import import_reviews, run_project
 from resources.encoder import TextEncoderResource
 from tests.conftest import REPO, ProjectFactory, write_project
+from tests.signing_keys import demo_key
 from tests.test_pii import STRUCTURED_SLOTS, record_generated_pii, surviving
 
 IDENTITIES = REPO / "projects" / "identities" / "complaints.yaml"
@@ -109,7 +110,8 @@ def _approved_version(governed: Governed) -> int:
     if approved is not None:
         return approved.version
     version = store.latest(status=None).version  # type: ignore[union-attr]
-    result = run_decision(governed.spec, version, as_name="dana", instance=governed.instance)
+    signed = sign_decision(governed.spec, version, actor="dana", key=demo_key("dana"))
+    result = run_decision(governed.spec, signed, instance=governed.instance)
     assert result.success
     return version
 
@@ -156,12 +158,16 @@ def test_approval_through_the_job_with_four_eyes(governed: Governed) -> None:
     with pytest.raises(ReleaseRefused, match="no approved label set"):
         release_label_set(spec)
     assert approval_problems(spec, 1) == ["label set v1 is draft, not approved"]
-    refused = run_decision(spec, 1, as_name="alice", instance=instance)
+    alice = sign_decision(spec, 1, actor="alice", key=demo_key("alice"))
+    refused = run_decision(spec, alice, instance=instance)
     assert not refused.success
     assert governed.ledger.events(event=APPROVAL_REFUSED)[-1].actor == "alice"
     with pytest.raises(ApprovalRefused, match="four-eyes"):
-        decide(spec, 1, actor="erin" if _reviewed_by(governed, "erin") else "alice")
-    approved = run_decision(spec, 1, as_name="dana", instance=instance)
+        actor = "erin" if _reviewed_by(governed, "erin") else "alice"
+        decide(spec, 1, actor=actor, key=demo_key(actor))
+    approved = run_decision(
+        spec, sign_decision(spec, 1, actor="dana", key=demo_key("dana")), instance=instance
+    )
     assert approved.success
     assert LabelSetStore(spec).get(1).status == "approved" and approval_problems(spec, 1) == []
 

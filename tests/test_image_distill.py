@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from labelgate.governance.approval import decide
+from labelgate.governance.signing import public_key_line
 from labelgate.governance.verify import verify_project
 from labelgate.images.demo_data import truth_in_project_classes
 from labelgate.images.project import ImageProjectData
@@ -29,6 +30,7 @@ from labelgate.spec import ProjectSpec, load_project
 from labelgate_cli.runner import import_reviews, project_definitions, publish, run_project
 from resources.encoder import TextEncoderResource
 from tests.conftest import shared_data
+from tests.signing_keys import demo_key
 
 ONTOLOGY = {"person": "person", "car": "vehicle", "truck": "vehicle", "bus": "vehicle"}
 CLASSES = ["person", "vehicle"]
@@ -43,7 +45,8 @@ def coco8_training_project(tmp_path: Path) -> tuple[ProjectSpec, dict]:
         shutil.copytree(coco8 / "images" / split, tmp_path / "inbox" / split)
     (tmp_path / "identities.yaml").write_text(
         "identities:\n  - {name: annotator, roles: [reviewer]}\n"
-        "  - {name: dana, roles: [steward]}\n"
+        "  - {name: dana, roles: [steward], "
+        f"public_key: '{public_key_line(demo_key('dana'))}'}}\n"
     )
     (tmp_path / "p.yaml").write_text(
         yaml.safe_dump(
@@ -123,7 +126,7 @@ def test_image_label_set_trains_a_student_that_must_beat_the_teacher(
             train_job.execute_in_process(instance=instance)
         assert not ModelRegistry(spec).list()
 
-        decide(spec, label_set.version, actor="dana")
+        decide(spec, label_set.version, actor="dana", key=demo_key("dana"))
         result = train_job.execute_in_process(instance=instance)
         assert result.success
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from labelgate.governance.approval import ApprovalRefused, decide
 from labelgate.governance.recording import record_reviews
+from labelgate.governance.signing import generate_key, public_key_line
 from labelgate.governance.verify import verify_project
 from labelgate.identities import IdentityError, load_identities_file
 from labelgate.label_sets import LabelSetError, LabelSetStore, publish_label_set
@@ -20,6 +21,7 @@ from labelgate.ledger import schema as ledger_schema
 from labelgate.ledger.events import APPROVAL_REFUSED, LABEL_SET_APPROVED, LABEL_SET_CREATED
 from labelgate.spec import ProjectSpec
 from tests.conftest import REPO, ProjectFactory
+from tests.signing_keys import demo_key
 
 IDENTITIES = REPO / "projects" / "identities" / "complaints.yaml"
 
@@ -159,7 +161,9 @@ def test_four_eyes_approval(spec: ProjectSpec) -> None:
     assert all(e.payload["version"] == version for e in logged)
     assert LabelSetStore(spec).get(version).status == "draft"
 
-    result = decide(spec, version, actor="dana", reason="spot-checked 20 labels")
+    result = decide(
+        spec, version, actor="dana", reason="spot-checked 20 labels", key=demo_key("dana")
+    )
     assert result.label_set.status == "approved"
     approved = ledger.events(event=LABEL_SET_APPROVED)
     assert [(e.actor, e.payload["reason"]) for e in approved] == [
@@ -167,18 +171,25 @@ def test_four_eyes_approval(spec: ProjectSpec) -> None:
     ]
     assert LabelSetStore(spec).latest().version == version  # type: ignore[union-attr]
     with pytest.raises(ApprovalRefused, match="already approved"):
-        decide(spec, version, actor="dana")
+        decide(spec, version, actor="dana", key=demo_key("dana"))
     assert verify_project(spec).ok
 
 
 def test_rejection_and_a_tampered_set_cannot_be_approved(spec: ProjectSpec) -> None:
     first = publish_label_set(spec, accepted(LABELS)).label_set
-    decide(spec, first.version, actor="dana", decision="reject", reason="wrong classes")
+    decide(
+        spec,
+        first.version,
+        actor="dana",
+        decision="reject",
+        reason="wrong classes",
+        key=demo_key("dana"),
+    )
     assert LabelSetStore(spec).get(first.version).status == "rejected"
     second = publish_label_set(spec, accepted(LABELS[:3])).label_set
     second.labels_path.write_bytes(second.labels_path.read_bytes()[:-10])
     with pytest.raises(ApprovalRefused, match="modified"):
-        decide(spec, second.version, actor="dana")
+        decide(spec, second.version, actor="dana", key=demo_key("dana"))
 
 
 def test_identities_file_errors(tmp_path: Path) -> None:
@@ -199,15 +210,18 @@ def test_identities_file_errors(tmp_path: Path) -> None:
 def test_identities_from_env(spec: ProjectSpec, monkeypatch: pytest.MonkeyPatch) -> None:
     version = publish_label_set(spec, accepted(LABELS)).label_set.version
     other = spec.project_dir / "ids.yaml"
-    other.write_text("identities:\n  - {name: zoe, roles: [steward]}\n")
+    key = generate_key()
+    other.write_text(
+        f"identities:\n  - {{name: zoe, roles: [steward], public_key: '{public_key_line(key)}'}}\n"
+    )
     monkeypatch.setenv("LABELGATE_IDENTITIES", str(other))
     # the env cannot bring another identities file into force (issue 12)
     with pytest.raises(ApprovalRefused, match="differs from the project's identities file"):
-        decide(spec, version, actor="zoe")
+        decide(spec, version, actor="zoe", key=key)
     copy = spec.project_dir / "copy.yaml"
     copy.write_bytes(IDENTITIES.read_bytes())  # the same file elsewhere is fine
     monkeypatch.setenv("LABELGATE_IDENTITIES", str(copy))
-    assert decide(spec, version, actor="dana").label_set.status == "approved"
+    assert decide(spec, version, actor="dana", key=demo_key("dana")).label_set.status == "approved"
 
 
 def test_clopper_pearson_interval() -> None:

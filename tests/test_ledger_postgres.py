@@ -19,6 +19,7 @@ from labelgate.spec import ProjectSpec
 from labelgate_cli.runner import run_project
 from resources.encoder import TextEncoderResource
 from tests.conftest import ProjectFactory
+from tests.signing_keys import demo_key
 from tests.test_governance import assert_ledger_matches_labels
 from tests.test_label_sets import IDENTITIES, LABELS, accepted, reviews_by
 
@@ -71,7 +72,7 @@ def test_label_sets_and_approval_on_postgres(
     with pytest.raises(ApprovalRefused, match="four-eyes"):
         decide(spec, 1, actor="alice")
     assert [e.actor for e in ledger.events(event=APPROVAL_REFUSED)] == ["alice"]
-    assert decide(spec, 1, actor="dana").label_set.status == "approved"
+    assert decide(spec, 1, actor="dana", key=demo_key("dana")).label_set.status == "approved"
     assert LabelSetStore(spec).latest().version == 1  # type: ignore[union-attr]
     assert verify_project(spec).ok
     with ledger.engine.connect() as connection:

@@ -11,13 +11,26 @@ Names are compared as identities, never as strings: the actor and every reviewer
 to the identity they resolve to or look like (``Identities.owner``), under the identities
 file the project has pinned (``identities_pin``); a decision under any other identities file
 is refused, and each decision row records the SHA-256 of the file it was made under.
+
+A decision counts only with an Ed25519 signature by the decider's key over the project,
+version, content hash, decision, reason and time (``labelgate.governance.signing``); the
+decision row keeps the signature, so ``labelgate verify`` can check it again later.
 """
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from labelgate.errors import LabelgateError
 from labelgate.governance.identities_pin import identities_in_force
+from labelgate.governance.signing import (
+    DecisionStatement,
+    SignedDecision,
+    decision_problems,
+    now_iso,
+    sign,
+)
 from labelgate.identities import MAX_NAME_LENGTH, STEWARD, Identities, IdentityError, name_problem
 from labelgate.label_sets import LabelSet, LabelSetStore
 from labelgate.label_sets.store import status_by_version
@@ -37,13 +50,19 @@ Decision = Literal["approve", "reject"]
 
 
 class ApprovalRefused(LabelgateError):
-    """The decision was refused (and the refusal logged in the ledger)."""
+    """The decision was refused (and the refusal logged in the ledger at ``row``)."""
+
+    def __init__(self, message: str, *, row: int = 0, reasons: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.row = row
+        self.reasons = reasons
 
 
 @dataclass(frozen=True)
 class DecisionResult:
     label_set: LabelSet
     seq: int  # ledger row of the decision
+    public_key: str = ""  # the key that verified its signature
 
 
 def reviewers_of(
@@ -76,8 +95,14 @@ def decide(
     decision: Decision = "approve",
     reason: str = "",
     run_id: str | None = None,
+    signed: SignedDecision | None = None,
+    key: Ed25519PrivateKey | None = None,
 ) -> DecisionResult:
-    """Approve or reject label set ``version`` as ``actor``; raises ``ApprovalRefused``."""
+    """Approve or reject label set ``version`` as ``actor``; raises ``ApprovalRefused``.
+
+    ``signed`` is a decision signed elsewhere (the Dagster job's); ``key`` signs it here (the
+    CLI's). Without either, the decision is refused as unsigned.
+    """
     from labelgate.governance.verify import label_set_problems
 
     if decision not in ("approve", "reject"):
@@ -113,20 +138,37 @@ def decide(
                 f"{actor} reviewed {reviewed} item(s) of label set v{version}; four-eyes rule: "
                 "the approver must not have reviewed any of its labels"
             )
+    expected = DecisionStatement(
+        project=spec.name,
+        version=version,
+        content_sha256=store.created_events()[version].payload["content_sha256"],
+        decision=decision,
+        reason=reason,
+        signer=actor,
+        signed_at=now_iso(),
+    )
+    if signed is None and key is not None:
+        signed = sign(expected, key)
     with ledger.transaction() as tx:
         events = tx.events(event=[LABEL_SET_CREATED, LABEL_SET_APPROVED, LABEL_SET_REJECTED])
         status = status_by_version(events)[version]
-        created = next(
-            e for e in events if e.event == LABEL_SET_CREATED and e.payload["version"] == version
-        )
         if status != "draft":
             problems.append(f"label set v{version} is already {status}")
+        used = {
+            e.payload["signature"]: e.seq
+            for e in events
+            if e.event != LABEL_SET_CREATED and e.payload.get("signature")
+        }
+        public_key = identity.public_key if identity is not None else None
+        if identity is not None:
+            problems.extend(decision_problems(signed, expected, public_key=public_key, used=used))
         payload = {
             "version": version,
-            "content_sha256": created.payload["content_sha256"],
+            "content_sha256": expected.content_sha256,
             "decision": decision,
             "reason": reason,
             "identities_sha256": identities.sha256 if identities is not None else None,
+            **signature_fields(signed, public_key),
         }
         if problems:
             row = tx.append(
@@ -142,6 +184,46 @@ def decide(
     if problems:
         raise ApprovalRefused(
             f"{decision} of {spec.name} label set v{version} by {actor} refused "
-            f"(logged as ledger row {row.seq}): " + "; ".join(problems)
+            f"(logged as ledger row {row.seq}): " + "; ".join(problems),
+            row=row.seq,
+            reasons=tuple(problems),
         )
-    return DecisionResult(store.get(version), row.seq)
+    return DecisionResult(store.get(version), row.seq, public_key or "")
+
+
+def signature_fields(signed: SignedDecision | None, public_key: str | None) -> dict[str, str]:
+    """What a decision row keeps of its signature (nothing when unsigned)."""
+    if signed is None:
+        return {}
+    return {
+        "signature": signed.signature,
+        "signed_at": signed.statement.signed_at,
+        "signer_key": public_key or "",
+    }
+
+
+def sign_decision(
+    spec: "ProjectSpec",
+    version: int,
+    *,
+    actor: str,
+    key: Ed25519PrivateKey,
+    decision: Decision = "approve",
+    reason: str = "",
+) -> SignedDecision:
+    """Sign a decision on label set ``version`` of ``spec`` (to hand to the Dagster job),
+    signed as the identity ``actor`` resolves to under the pinned identities file."""
+    ledger = Ledger.for_project(spec)
+    actor = identities_in_force(spec, ledger).resolve(actor).name
+    store = LabelSetStore(spec, ledger)
+    store.get(version)  # unknown version: a plain error
+    statement = DecisionStatement(
+        project=spec.name,
+        version=version,
+        content_sha256=store.created_events()[version].payload["content_sha256"],
+        decision=decision,
+        reason=reason,
+        signer=actor,
+        signed_at=now_iso(),
+    )
+    return sign(statement, key)

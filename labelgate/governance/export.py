@@ -16,7 +16,7 @@ from labelgate.export import ExportFormat, export_frame, write_export
 from labelgate.governance.verify import label_set_problems
 from labelgate.ids import sha256_file
 from labelgate.label_sets import LabelSet, LabelSetStore
-from labelgate.ledger import Ledger, LedgerRow
+from labelgate.ledger import Ledger, LedgerEvent, LedgerRow
 from labelgate.ledger.commit import commit_file
 from labelgate.ledger.events import EXPORT_MADE, LABEL_SET_CREATED
 from labelgate.pii import RedactionReport, apply_pii_policy
@@ -86,15 +86,11 @@ def governed_export(
     return ExportResult(target, len(frame), report)
 
 
-def release_label_set(
-    spec: "ProjectSpec",
-    *,
-    fmt: ExportFormat = "parquet",
-    out_dir: Path | None = None,
-    version: int | None = None,
-    run_id: str | None = None,
-) -> ExportResult:
-    """Export an approved label set with its (PII-gated) text."""
+def approved_label_set(
+    spec: "ProjectSpec", version: int | None = None
+) -> tuple[LabelSet, LedgerEvent]:
+    """Label set ``version`` (default: the latest approved) and its ``label_set_created``
+    row, or ``ReleaseRefused`` unless it is approved and its files match the ledger."""
     ledger = Ledger.for_project(spec)
     store = LabelSetStore(spec, ledger)
     label_set = store.get(version) if version is not None else store.latest(status="approved")
@@ -115,6 +111,19 @@ def release_label_set(
     problems = label_set_problems(label_set.directory, created)
     if problems:
         raise ReleaseRefused(f"label set v{label_set.version} fails verification: {problems[0]}")
+    return label_set, created
+
+
+def release_label_set(
+    spec: "ProjectSpec",
+    *,
+    fmt: ExportFormat = "parquet",
+    out_dir: Path | None = None,
+    version: int | None = None,
+    run_id: str | None = None,
+) -> ExportResult:
+    """Export an approved label set with its (PII-gated) text."""
+    label_set, created = approved_label_set(spec, version)
     frame = export_frame(label_set.labels(), ProjectData(spec).items())
     result = governed_export(
         spec,

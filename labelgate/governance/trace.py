@@ -42,6 +42,15 @@ class ItemTrace:
         return [e for e in self.events if e.event == event]
 
 
+def _label_of(row: Any) -> str:
+    """A class label, or for a box set the classes of its boxes."""
+    boxes = getattr(row, "boxes", None)
+    if boxes is None:
+        return str(row.label)
+    names = sorted(str(box["label"]) for box in boxes)
+    return f"{len(names)} box(es): {', '.join(names) or 'none'}"
+
+
 def trace_item(spec: "ProjectSpec", item_id: str, ledger: Ledger | None = None) -> ItemTrace:
     ledger = ledger or Ledger.for_project(spec)
     trace = ItemTrace(item_id, events=ledger.events(item_id=item_id))
@@ -63,7 +72,7 @@ def trace_item(spec: "ProjectSpec", item_id: str, ledger: Ledger | None = None) 
                     "label": _label_of(row),
                     "source": row.source,
                     "confidence": float(row.confidence),
-                    "reviewer": row.reviewer,
+                    "reviewer": row.reviewer if isinstance(row.reviewer, str) else None,
                     "run_id": row.run_id,
                 }
             )

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from labelgate.governance.state_checks import anchor_problems, commit_problems, erasure_problems
+from labelgate.governance.verify_signatures import decision_signature_problems
 from labelgate.ids import sha256_file
 from labelgate.label_sets.content import content_hash
 from labelgate.label_sets.store import LABELS_FILE, LabelSetStore, set_dir_name
@@ -106,6 +107,7 @@ def file_problems(spec: "ProjectSpec", ledger: Ledger, chain: VerifyResult) -> l
         directory = store.root / set_dir_name(int(event.payload["version"]))
         problems.extend(label_set_problems(directory, event))
     problems.extend(unrecorded_label_sets(store.root, recorded))
+    problems.extend(decision_signature_problems(spec, ledger))
     for commit in ledger.commits():
         if commit.seq > chain.rows:
             problems.append(
