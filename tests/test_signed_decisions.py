@@ -89,13 +89,11 @@ def test_unsigned_forged_and_replayed_decisions_are_refused(spec: ProjectSpec) -
     assert verify_project(spec).ok
 
 
-def test_identity_without_a_key_cannot_decide(
-    spec: ProjectSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    version = publish_label_set(spec, accepted(LABELS)).label_set.version
+def test_identity_without_a_key_cannot_decide(make_project: ProjectFactory, tmp_path: Path) -> None:
     ids = tmp_path / "ids.yaml"
     ids.write_text("identities:\n  - {name: dana, roles: [steward]}\n")
-    monkeypatch.setenv("LABELGATE_IDENTITIES", str(ids))
+    spec = make_project(governance={"identities": str(ids)})
+    version = publish_label_set(spec, accepted(LABELS)).label_set.version
     refused(spec, version, "no public_key", key=demo_key("dana"))
     ids.write_text("identities:\n  - {name: dana, roles: [steward], public_key: 'ed25519:abc'}\n")
     with pytest.raises(IdentityError, match="not a valid Ed25519 key"):
@@ -183,10 +181,9 @@ def test_verify_flags_a_tampered_decision_row(spec: ProjectSpec, edit: dict, fin
 
 
 def test_cli_keygen_sign_and_approve(
-    spec: ProjectSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_project: ProjectFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     runner = CliRunner()
-    v1, v2 = two_versions(spec)
     key = tmp_path / "keys" / "zoe.pem"
     made = runner.invoke(app, ["keygen", "--as", "zoe", "--out", str(key)])
     assert made.exit_code == 0, made.output
@@ -196,7 +193,8 @@ def test_cli_keygen_sign_and_approve(
     assert again.exit_code != 0 and "already exists" in again.output
     ids = tmp_path / "ids.yaml"
     ids.write_text(f"identities:\n  - {{name: zoe, roles: [steward], public_key: '{line}'}}\n")
-    monkeypatch.setenv("LABELGATE_IDENTITIES", str(ids))
+    spec = make_project(governance={"identities": str(ids)})
+    v1, v2 = two_versions(spec)
     project = str(spec.spec_path)
 
     unsigned = runner.invoke(app, ["approve", project, str(v1), "--as", "zoe"])

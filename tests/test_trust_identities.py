@@ -15,9 +15,10 @@ import pytest
 from typer.testing import CliRunner
 
 from labelgate.errors import ReviewFileError
-from labelgate.governance.approval import ApprovalRefused, decide
+from labelgate.governance.approval import ApprovalRefused, decide, sign_decision
 from labelgate.governance.identities_pin import current_pin
 from labelgate.governance.recording import record_reviews
+from labelgate.governance.signing import generate_key, public_key_line
 from labelgate.identities import IdentityError, fold, load_identities_file, skeleton
 from labelgate.label_sets import publish_label_set
 from labelgate.ledger import Ledger
@@ -33,11 +34,19 @@ from labelgate.spec import ProjectSpec
 from labelgate_cli.app import app
 from labelgate_cli.governance_runs import run_decision
 from tests.conftest import ProjectFactory
+from tests.signing_keys import DEMO_KEYS, demo_key
 
-IDENTITIES_YAML = """identities:
-  - {name: alice, roles: [reviewer], emails: [alice@bank.example], ids: [3]}
-  - {name: dana, roles: [steward]}
-  - {name: erin, roles: [steward, reviewer], emails: [erin@bank.example], ids: [7]}
+
+def _key(name: str) -> str:
+    return public_key_line(demo_key(name))
+
+
+IDENTITIES_YAML = f"""identities:
+  - {{name: alice, roles: [reviewer], emails: [alice@bank.example], ids: [3],
+     public_key: "{_key("alice")}"}}
+  - {{name: dana, roles: [steward], public_key: "{_key("dana")}"}}
+  - {{name: erin, roles: [steward, reviewer], emails: [erin@bank.example], ids: [7],
+     public_key: "{_key("erin")}"}}
 """
 ITEMS = ["a1", "b2", "c3", "d4"]
 CLASSES_USED = ["card_fraud", "loan_inquiry", "card_fraud", "fees_complaint"]
@@ -202,11 +211,14 @@ def test_erin_cannot_approve_her_own_labels_however_spelled(
 
     with pytest.raises(ApprovalRefused, match=r"erin reviewed 2 item\(s\)"):
         decide(spec, version, actor="erin")
-    cli = CliRunner().invoke(app, ["approve", str(spec.spec_path), str(version), "--as", "ERIN"])
+    erin_key = str(DEMO_KEYS / "erin.pem")
+    cli = CliRunner().invoke(
+        app, ["approve", str(spec.spec_path), str(version), "--as", "ERIN", "--key", erin_key]
+    )
     assert cli.exit_code == 2 and "four-eyes" in cli.output
     assert [e.actor for e in ledger.events(event=APPROVAL_REFUSED)] == ["erin", "erin"]
     assert ledger.events(event=LABEL_SET_APPROVED) == []
-    result = decide(spec, version, actor="dana")  # a steward who reviewed nothing may
+    result = decide(spec, version, actor="dana", key=demo_key("dana"))  # reviewed nothing
     assert result.label_set.status == "approved"
 
 
@@ -219,14 +231,20 @@ def test_erin_cannot_approve_through_the_dagster_job(
     ProjectData(spec).import_review_file(_review_file(variant, tmp_path))
     version = _publish_reviewed(spec)
     with dg.instance_for_test() as instance:
-        for as_name in ("erin", "Erin", "ｅｒｉｎ", "erin@bank.example"):
-            refused = run_decision(spec, version, as_name=as_name, instance=instance)
-            assert not refused.success, as_name
-        approved = run_decision(spec, version, as_name="dana", instance=instance)
+        for as_name in ("Erin", "ｅｒｉｎ", "erin@bank.example"):  # the launchpad's enum
+            with pytest.raises(dg.DagsterInvalidConfigError, match="not in enum"):
+                run_decision(spec, None, as_name=as_name, version=version, instance=instance)
+        unsigned = run_decision(spec, None, as_name="erin", version=version, instance=instance)
+        assert not unsigned.success
+        own_key = sign_decision(spec, version, actor="Erin", key=demo_key("erin"))
+        assert own_key.statement.signer == "erin"  # signed as the canonical identity
+        assert not run_decision(spec, own_key, instance=instance).success
+        signed = sign_decision(spec, version, actor="dana", key=demo_key("dana"))
+        approved = run_decision(spec, signed, instance=instance)
         assert approved.success
     ledger = Ledger.for_project(spec)
     refusals = ledger.events(event=APPROVAL_REFUSED)
-    assert [e.actor for e in refusals] == ["erin"] * 4  # recorded as the canonical identity
+    assert [e.actor for e in refusals] == ["erin"] * 2  # recorded as the canonical identity
     assert all("four-eyes" in " ".join(e.payload["refused_because"]) for e in refusals)
 
 
@@ -298,8 +316,12 @@ def test_identities_are_pinned_and_changes_need_a_steward(
     assert {r["name"] for r in pin.payload["identities"]} == {"alice", "dana", "erin"}
 
     # mallory edits the file to make herself a steward: it is not the file in force
+    mallory_key = generate_key()
     identities_file.write_text(
-        IDENTITIES_YAML + "  - {name: mallory, roles: [steward]}\n", encoding="utf-8"
+        IDENTITIES_YAML
+        + "  - {name: mallory, roles: [steward], "
+        + f'public_key: "{public_key_line(mallory_key)}"}}\n',
+        encoding="utf-8",
     )
     with pytest.raises(ApprovalRefused, match=r"is not the one project .* has in force"):
         decide(spec, version, actor="mallory")
@@ -316,7 +338,7 @@ def test_identities_are_pinned_and_changes_need_a_steward(
     assert accepted.exit_code == 0, accepted.output
     (change,) = ledger.events(event=IDENTITIES_ACCEPTED)
     assert change.actor == "dana" and change.payload["previous_sha256"] == original_sha
-    result = decide(spec, version, actor="mallory")
+    result = decide(spec, version, actor="mallory", key=mallory_key)
     assert result.label_set.status == "approved"
     (approved,) = ledger.events(event=LABEL_SET_APPROVED)
     assert approved.payload["identities_sha256"] == change.payload["sha256"] != original_sha

@@ -38,6 +38,7 @@ from labelgate.project import RAW_ITEMS, ProjectData
 from labelgate.spec import ProjectSpec
 from labelgate_cli.app import app
 from tests.conftest import ProjectFactory
+from tests.signing_keys import demo_key
 from tests.test_label_sets import IDENTITIES, LABELS, accepted, reviews_by
 
 EVENTS, HEADS = ledger_schema.events, ledger_schema.heads
@@ -68,7 +69,7 @@ def _build(spec: ProjectSpec) -> State:
     ledgered_write(ledger, tables, RAW_ITEMS, items, "b1", lambda _: ingest_rows(items, "s" * 64))
     record_reviews(ledger, reviews_by(frame), run_id="import-1")
     version = publish_label_set(spec, frame).label_set.version
-    decide(spec, version, actor="dana", reason="spot-checked")
+    decide(spec, version, actor="dana", reason="spot-checked", key=demo_key("dana"))
     assert ledger.events()[-1].event == LABEL_SET_APPROVED
     assert verify_project(spec, ledger).ok, verify_project(spec, ledger).problems
     return State(spec, ledger, items)
