@@ -19,7 +19,7 @@ from labelgate.images.exchange import (
     label_studio_tasks,
     write_label_studio,
 )
-from labelgate.images.queue import select_image_queue
+from labelgate.images.queue import queue_for_csv, select_image_queue
 from labelgate.project import AUTO_LABELS, RAW_ITEMS, REVIEW_QUEUE, REVIEWED_LABELS
 from labelgate.review import write_queue_csv
 from labelgate.review.budget import queue_sizes
@@ -64,14 +64,18 @@ def build_image_review_assets(project: ImageProjectAssets) -> list[dg.AssetsDefi
         )
         versions = auto_labels["labeler_versions"].iloc[0] if len(auto_labels) else "{}"
         tasks_path = data.queue_dir / TASKS_FILE
-        files = {}
+        # The CSV lists what to review (detection: the predicted boxes summarized); box
+        # answers come back as Label Studio, YOLO or COCO files.
+        csv_queue = queue_for_csv(queue) if project.detection else queue
+        files = {
+            "csv": dg.MetadataValue.path(
+                str(write_queue_csv(csv_queue, data.queue_dir / "review_queue.csv"))
+            )
+        }
         if project.detection:
             tasks = label_studio_tasks(queue, key="predictions", model_version=versions)
             tasks_path, config_path = write_label_studio(tasks, tasks_path, spec.class_names)
         else:
-            files["csv"] = dg.MetadataValue.path(
-                str(write_queue_csv(queue, data.queue_dir / "review_queue.csv"))
-            )
             tasks = classification_tasks(queue, model_version=versions)
             tasks_path, config_path = write_label_studio(tasks, tasks_path, spec.class_names)
             write_text_atomic(config_path, classification_config(spec.class_names))
