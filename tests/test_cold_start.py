@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from labelgate.governance.approval import decide
+from labelgate.governance.signing import public_key_line
 from labelgate.images.boxes import Boxes, match_boxes
 from labelgate.images.demo_data import truth_in_project_classes, write_shapes
 from labelgate.images.demo_review import simulate_box_reviews
@@ -27,6 +28,7 @@ from labelgate.models.registry import ModelRegistry
 from labelgate.project import ACCEPTED_LABELS, AUTO_LABELS, REVIEW_QUEUE
 from labelgate.spec import GateSpec, load_project
 from tests.conftest import shared_data
+from tests.signing_keys import demo_key
 
 SHAPE_NAMES = ["disc", "bar", "block"]  # write_shapes' classes 0, 1, 2
 
@@ -125,7 +127,8 @@ def test_cold_start_queues_everything_then_trains_the_first_student(tmp_path: Pa
     for stem in stems:
         shutil.copy(tmp_path / "shapes" / "images" / f"{stem}.png", inbox / f"{stem}.png")
     (tmp_path / "identities.yaml").write_text(
-        "identities:\n  - {name: sim@demo, roles: [reviewer]}\n  - {name: dana, roles: [steward]}\n"
+        "identities:\n  - {name: alice, roles: [reviewer], emails: [alice@bank.example]}\n"
+        f"  - {{name: dana, roles: [steward], public_key: '{public_key_line(demo_key('dana'))}'}}\n"
     )
     (tmp_path / "p.yaml").write_text(
         yaml.safe_dump(
@@ -161,7 +164,7 @@ def test_cold_start_queues_everything_then_trains_the_first_student(tmp_path: Pa
         assert simulate_box_reviews(tasks, data.image_items(), truth, answers) == 45
         import_reviews(spec, [str(answers)], instance=instance, encoder=encoder)
         publish(spec, instance=instance, encoder=encoder)
-        decide(spec, 1, actor="dana")  # four-eyes: dana reviewed nothing
+        decide(spec, 1, actor="dana", key=demo_key("dana"))  # four-eyes: dana reviewed nothing
 
         run = run_training(spec, instance=instance, encoder=encoder)
     (card,) = ModelRegistry(spec).list()

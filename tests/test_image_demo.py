@@ -37,6 +37,7 @@ def test_demo_closes_the_loop_without_shared_data(tmp_path: Path) -> None:
     data["labelers"][0]["path"] = "demo/detector_openvino_model"
     data["review"] = {"calibration_size": 4, "uncertain_size": 2, "folder": "demo/reviews"}
     data["storage"] = "store"
+    data["governance"]["identities"] = str(Path("projects/identities/complaints.yaml").resolve())
     (tmp_path / "p.yaml").write_text(yaml.safe_dump(data))
     spec = load_project(tmp_path / "p.yaml")
     with dg.instance_for_test() as instance:

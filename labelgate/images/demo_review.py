@@ -22,8 +22,10 @@ def simulate_box_reviews(
     out: Path,
     *,
     limit: int | None = None,
+    reviewer: str = "alice@bank.example",
 ) -> int:
-    """Write a Label Studio export answering the queued tasks with the true boxes."""
+    """Write a Label Studio export answering the queued tasks with the true boxes, as the
+    Label Studio user ``reviewer`` (an e-mail the project's identities file lists)."""
     tasks = json.loads(Path(tasks_path).read_text())[:limit]
     rows = items.set_index("item_id")
     answered = []
@@ -37,7 +39,7 @@ def simulate_box_reviews(
             int(row["height"]),
         )
         answered.append(
-            {**task, "annotations": [{"completed_by": {"email": "sim@demo"}, "result": result}]}
+            {**task, "annotations": [{"completed_by": {"email": reviewer}, "result": result}]}
         )
     write_text_atomic(Path(out), json.dumps(answered, indent=1))
     return len(answered)
