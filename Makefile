@@ -51,6 +51,14 @@ bench: install
 	$(BIN)/python bench/gate_real.py
 	$(BIN)/python bench/image_throughput.py
 	$(BIN)/python bench/distill.py
+	$(BIN)/python bench/scale.py
+
+# One Celery worker: one step at a time, so one encoder per worker process. Start as many as
+# there are machines (or cores / GPUs); the settings come from deploy/celery.env.
+.PHONY: workers
+workers: install
+	$(BIN)/celery -A pipelines.celery_worker worker --concurrency=1 --prefetch-multiplier=1 \
+		-Q $${LABELGATE_CELERY_QUEUE:-labelgate} --loglevel=$${LABELGATE_WORKER_LOG_LEVEL:-INFO}
 
 clean:
 	rm -rf var .dagster_home .pytest_cache .ruff_cache
