@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from labelgate.accept import run_gate
 from labelgate.gate import GateResult
 from labelgate.images.gate import run_detection_gate
-from labelgate.project import ACCEPTED_LABELS, QUARANTINE, REVIEW_QUEUE, ProjectData
+from labelgate.project import ACCEPTED_LABELS, AUTO_LABELS, QUARANTINE, REVIEW_QUEUE, ProjectData
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,12 @@ class ProjectStatus:
 
 def project_status(data: ProjectData) -> ProjectStatus:
     tables = data.tables
-    auto = data.auto_labels()
+    # Text auto-labels without their (N, K) probs: the status never needs them, and at a
+    # million items they would be most of the memory.
+    columns = (
+        ["item_id", "label", "confidence"] if data.spec.modality != "image_detection" else None
+    )
+    auto = data.auto_labels() if columns is None else tables.read_all(AUTO_LABELS, columns=columns)
     reviewed = data.reviewed()
     accepted = tables.read(ACCEPTED_LABELS) if tables.exists(ACCEPTED_LABELS) else None
     queue = tables.read(REVIEW_QUEUE) if tables.exists(REVIEW_QUEUE) else None

@@ -8,17 +8,22 @@ process deadlock on logging locks), so batches label in parallel on all the work
 """
 
 import multiprocessing
+import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 
 import dagster as dg
 
 from assets.common import ENCODER_POOL, ProjectAssets
 from labelgate.errors import LabelgateError
+from labelgate.project import RAW_ITEMS, ProjectData
+from labelgate.run_state import file_stamp
 from labelgate.spec import ProjectSpec
 from pipelines.execution import ExecutionSettings
 from pipelines.reconstruct import reconstructable_project_job
 from resources.encoder import TextEncoderResource
+
+INGEST_POLL_SECONDS = 0.5
 
 
 class CeleryRunFailed(LabelgateError):
@@ -113,8 +118,9 @@ def execute_batches_on_celery(
     run_config: Mapping[str, object],
     on_batch: Callable[[str], None] | None = None,
 ) -> list[str]:
-    """One run per batch, ``settings.parallel_runs`` in flight; every batch is attempted and
-    the first failure is raised after the others finished (their work stays committed)."""
+    """One run per batch, ``settings.parallel_runs`` in flight, ingests in batch order; every
+    batch is attempted and the first failure is raised after the others finished (their
+    work stays committed)."""
     check_instance(instance)
     if spec.spec_path is None:
         raise CeleryRunFailed(
@@ -127,13 +133,21 @@ def execute_batches_on_celery(
     workers = min(settings.parallel_runs, max(len(keys), 1))
     run_ids: dict[str, str] = {}
     errors: list[BaseException] = []
+    tables = ProjectData(spec).tables
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = {
-            pool.submit(
+        futures: dict[Future[str], str] = {}
+        for key in keys:
+            before = file_stamp(tables.path(RAW_ITEMS, key))
+            future = pool.submit(
                 _orchestrate_batch, *args, key, encoder.kind, encoder.device, dict(run_config)
-            ): key
-            for key in keys
-        }
+            )
+            futures[future] = key
+            # Ingest drops items already in other batches, so the batch that keeps a repeated
+            # item depends on the order of ingests: wait for this one (or its failure) before
+            # the next run starts, and every batch keeps what it keeps in-process. Labeling,
+            # the expensive part, still overlaps.
+            while file_stamp(tables.path(RAW_ITEMS, key)) == before and not future.done():
+                time.sleep(INGEST_POLL_SECONDS)
         for future in as_completed(futures):
             error = future.exception()
             if error is not None:
