@@ -115,8 +115,6 @@ def run(
 ) -> None:
     """Materialize the project's asset graph against the configured instance (in-process, or
     on Celery workers with LABELGATE_EXECUTOR=celery)."""
-    from labelgate_cli.runner import run_project
-
     try:
         spec = resolve_project(project)
         if not force and up_to_date(spec, encoder=encoder_id(encoder.value)):
@@ -124,6 +122,8 @@ def run(
             console.print(f"{spec.name}: no batch changed since the last run; nothing to do")
             console.print(status_table(project_status(project_data(spec))))
             return
+        from labelgate_cli.runner import run_project  # imports Dagster and every asset
+
         batches = source_batch_keys(spec)
         instance = get_instance()
         with Progress(
