@@ -6,6 +6,7 @@ The test starts and stops its own workers on a queue of its own, so stray worker
 broker never take its steps.
 """
 
+import ctypes
 import os
 import shutil
 import signal
@@ -51,6 +52,12 @@ def _broker_reachable() -> bool:
         return False
 
 
+def _die_with_parent() -> None:
+    """Linux: the worker gets SIGTERM if the test process dies, so none outlives it."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 class Workers:
     """Two ``celery -A pipelines.celery_worker worker`` processes, one step at a time each."""
 
@@ -66,7 +73,9 @@ class Workers:
             cmd += ["-Q", self.env["LABELGATE_CELERY_QUEUE"], "-n", name, "--concurrency=1"]
             cmd += ["--pool=prefork", "--without-gossip", "--without-mingle", "-l", "INFO"]
             cmd += [f"--logfile={log}"]
-            self.procs.append(subprocess.Popen(cmd, cwd=REPO, env=self.env))
+            self.procs.append(
+                subprocess.Popen(cmd, cwd=REPO, env=self.env, preexec_fn=_die_with_parent)
+            )
         deadline = time.monotonic() + 120
         for name in self.names:
             log = self.logs / f"{name.split('@')[0]}.log"
