@@ -25,6 +25,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 from celery import Celery
+from kombu import Connection
 
 from labelgate.governance.verify import verify_project
 from labelgate.ledger import Ledger, dispose_engines
@@ -33,7 +34,7 @@ from labelgate.spec import ProjectSpec, load_project
 from labelgate.synth import simulate_reviews, write_corpus
 from labelgate_cli.celery_runner import CeleryRunFailed
 from labelgate_cli.runner import import_reviews, run_project
-from pipelines.execution import DEFAULT_BROKER
+from pipelines.execution import DEFAULT_BROKER, ExecutionSettings
 from resources.encoder import TextEncoderResource
 from tests.conftest import REPO, write_project
 from tests.test_governance import assert_ledger_matches_labels
@@ -96,6 +97,9 @@ class Workers:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        settings = ExecutionSettings.from_env()  # the test's own queue: leave no trace
+        with Connection(settings.broker, connect_timeout=10) as connection:
+            settings.step_queue()(connection.default_channel).delete()
 
     def kill_mid_step(self, app: Celery, stop: threading.Event) -> str:
         """SIGKILL the process running a ``candidate_labels`` step on the first worker while
