@@ -52,6 +52,15 @@ bench: install
 	$(BIN)/python bench/image_throughput.py
 	$(BIN)/python bench/distill.py
 	$(BIN)/python bench/pii_eval.py
+	$(BIN)/python bench/scale.py
+
+# One Celery worker: one step at a time, so one encoder per worker process. Start as many as
+# there are machines (or cores / GPUs); the settings come from deploy/celery.env.
+.PHONY: workers
+workers: install
+	$(BIN)/celery -A pipelines.celery_worker worker --concurrency=1 --prefetch-multiplier=1 \
+		-Q $${LABELGATE_CELERY_QUEUE:-labelgate} --loglevel=$${LABELGATE_WORKER_LOG_LEVEL:-INFO}
+
 
 # Chromium for the browser test (Debian package; Playwright uses it via executable_path).
 # Outside CI a failed install only makes that test skip (loudly); under CI it fails.

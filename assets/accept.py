@@ -3,7 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from assets.common import ProjectAssets, class_distribution, present
+from assets.common import AUTO_LABELS_NO_PROBS, ProjectAssets, class_distribution, present
 from assets.governance import record_gate
 from labelgate.accept import accepted_labels as build_accepted
 from labelgate.accept import automation_rate, calibration_evidence, run_gate
@@ -20,7 +20,7 @@ def build_accept_asset(project: ProjectAssets) -> dg.AssetsDefinition:
         group_name=project.name,
         io_manager_key=project.io_manager_key,
         ins={
-            "auto_labels": dg.AssetIn(key=project.key(AUTO_LABELS)),
+            "auto_labels": dg.AssetIn(key=project.key(AUTO_LABELS), metadata=AUTO_LABELS_NO_PROBS),
             "reviewed_labels": dg.AssetIn(key=project.key(REVIEWED_LABELS)),
         },
         kinds={"pandas", "parquet"},

@@ -9,6 +9,25 @@ import pandas as pd
 from labelgate.project import ProjectData
 from labelgate.spec import ProjectSpec
 
+# Dagster pools: ``candidate_labels`` steps share one (cap them with LABELGATE_ENCODER_SLOTS,
+# e.g. one per GPU); each project's ingest has its own, limited to 1 when runs go to Celery.
+ENCODER_POOL = "labelgate_encoder"
+
+# Project-wide assets read every batch's auto_labels; all but the (N, K) ``probs`` lists,
+# which would be most of their memory (see docs/BENCHMARKS.md, bench/scale.py).
+AUTO_LABELS_NO_PROBS = {
+    "columns": [
+        "item_id",
+        "batch",
+        "label",
+        "confidence",
+        "margin",
+        "entropy",
+        "agreeing_sources",
+        "labeler_versions",
+    ]
+}
+
 
 @dataclass(frozen=True)
 class ProjectAssets:
@@ -22,6 +41,11 @@ class ProjectAssets:
 
     def key(self, asset: str) -> dg.AssetKey:
         return dg.AssetKey([self.name, asset])
+
+    @property
+    def ingest_pool(self) -> str:
+        """Ingest de-duplicates against the other batches, so it must run one at a time."""
+        return f"labelgate_ingest__{self.name}"
 
     @property
     def io_manager_key(self) -> str:

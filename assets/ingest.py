@@ -24,6 +24,7 @@ def build_raw_items(project: ProjectAssets) -> dg.AssetsDefinition:
         group_name=project.name,
         partitions_def=project.partitions,
         io_manager_key=project.io_manager_key,
+        pool=project.ingest_pool,
         kinds={"pandas", "parquet"},
         description=f"Items of one source batch of {project.name}, normalized, id = content hash.",
     )
@@ -36,7 +37,8 @@ def build_raw_items(project: ProjectAssets) -> dg.AssetsDefinition:
             )
         result = ingest_batch(batch, spec.source)
         others = [k for k in project.data.tables.partitions(RAW_ITEMS) if k != batch.key]
-        known = set(project.data.tables.read_all(RAW_ITEMS, others).get("item_id", []))
+        ids = project.data.tables.read_all(RAW_ITEMS, others, columns=["item_id"])
+        known = set(ids.get("item_id", []))  # the ids alone: never the other batches' texts
         result = drop_known_items(result, known)
         result, governance = commit_ingest(context, project, result)  # + ledger rows
         reasons = result.quarantine["reason"].value_counts().to_dict()

@@ -7,7 +7,7 @@ from typing import Literal
 import dagster as dg
 import pandas as pd
 
-from assets.common import ProjectAssets, counts_table
+from assets.common import AUTO_LABELS_NO_PROBS, ProjectAssets, counts_table
 from labelgate.governance.export import release_label_set
 from labelgate.governance.metadata import (
     LABEL_SET_VERSION_KEY,
@@ -90,7 +90,7 @@ def build_label_set_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
         group_name=project.name,
         ins={
             "accepted_labels": dg.AssetIn(key=project.key(ACCEPTED_LABELS)),
-            "auto_labels": dg.AssetIn(key=project.key(AUTO_LABELS)),
+            "auto_labels": dg.AssetIn(key=project.key(AUTO_LABELS), metadata=AUTO_LABELS_NO_PROBS),
             "reviewed_labels": dg.AssetIn(key=project.key(REVIEWED_LABELS)),
         },
         kinds={"parquet", "markdown"},

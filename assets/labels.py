@@ -6,7 +6,7 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from assets.common import ProjectAssets, class_distribution, present
+from assets.common import ENCODER_POOL, ProjectAssets, class_distribution, present
 from assets.governance import candidate_writer, governance_metadata
 from labelgate.aggregate import aggregate
 from labelgate.build import build_labelers, labeler_roles
@@ -37,6 +37,7 @@ def build_label_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
         deps=[project.key(RAW_ITEMS)],
         ins={"reviewed_labels": dg.AssetIn(key=project.key(REVIEWED_LABELS))},
         kinds={"pytorch", "scikitlearn", "parquet"},
+        pool=ENCODER_POOL,
         description="Each configured labeler's output per item, with labeler name and version. "
         "Few-shot heads train on reviewed_labels; items stream through in chunks.",
         **common,

@@ -4,7 +4,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from assets.common import ProjectAssets, class_distribution
+from assets.common import AUTO_LABELS_NO_PROBS, ProjectAssets, class_distribution
 from assets.governance import (
     gate_queue_text,
     governance_metadata,
@@ -39,8 +39,10 @@ def build_review_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
         group_name=project.name,
         io_manager_key=project.io_manager_key,
         ins={
-            "auto_labels": dg.AssetIn(key=project.key(AUTO_LABELS)),
-            "raw_items": dg.AssetIn(key=project.key(RAW_ITEMS)),
+            "auto_labels": dg.AssetIn(key=project.key(AUTO_LABELS), metadata=AUTO_LABELS_NO_PROBS),
+            "raw_items": dg.AssetIn(
+                key=project.key(RAW_ITEMS), metadata={"columns": ["item_id", "text"]}
+            ),
             "reviewed_labels": dg.AssetIn(key=project.key(REVIEWED_LABELS)),
         },
         kinds={"pandas", "csv", "json"},

@@ -45,7 +45,8 @@ class ProjectData:
         return self.spec.review.folder / "inbox"
 
     def items(self, columns: list[str] | None = None) -> pd.DataFrame:
-        frame = self.tables.read_all(RAW_ITEMS)
+        read = None if columns is None else sorted({"item_id", *columns})
+        frame = self.tables.read_all(RAW_ITEMS, columns=read)  # only the columns asked for
         if frame.empty:
             return pd.DataFrame(columns=columns or ["item_id", "text"])
         frame = frame.drop_duplicates("item_id")

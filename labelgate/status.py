@@ -10,7 +10,7 @@ from labelgate.gate import GateResult
 from labelgate.gate_power import PowerPoint, power_curve
 from labelgate.images.box_gate import BoxGateResult
 from labelgate.images.gate import detection_evidence, run_detection_gate
-from labelgate.project import ACCEPTED_LABELS, QUARANTINE, REVIEW_QUEUE, ProjectData
+from labelgate.project import ACCEPTED_LABELS, AUTO_LABELS, QUARANTINE, REVIEW_QUEUE, ProjectData
 from labelgate.review.budget import calibration_warnings, planned_calibration_size
 from labelgate.spec import ProjectSpec
 
@@ -54,7 +54,12 @@ def _gate(
 
 def project_status(data: ProjectData) -> ProjectStatus:
     tables = data.tables
-    auto = data.auto_labels()
+    # Text auto-labels without their (N, K) probs: the status never needs them, and at a
+    # million items they would be most of the memory.
+    columns = (
+        ["item_id", "label", "confidence"] if data.spec.modality != "image_detection" else None
+    )
+    auto = data.auto_labels() if columns is None else tables.read_all(AUTO_LABELS, columns=columns)
     reviewed = data.reviewed()
     accepted = tables.read(ACCEPTED_LABELS) if tables.exists(ACCEPTED_LABELS) else None
     queue = tables.read(REVIEW_QUEUE) if tables.exists(REVIEW_QUEUE) else None

@@ -155,11 +155,13 @@ class TableStore:
     def exists(self, asset: str, partition: str | None = None) -> bool:
         return self.path(asset, partition).is_file()
 
-    def read(self, asset: str, partition: str | None = None) -> pd.DataFrame:
+    def read(
+        self, asset: str, partition: str | None = None, *, columns: list[str] | None = None
+    ) -> pd.DataFrame:
         path = self.path(asset, partition)
         if not path.is_file():
             raise FileNotFoundError(f"no table for {asset!r} partition {partition!r} at {path}")
-        return pd.read_parquet(path)
+        return pd.read_parquet(path, columns=columns)
 
     def partitions(self, asset: str) -> list[str]:
         folder = self.root / asset
@@ -167,10 +169,17 @@ class TableStore:
             return []
         return sorted(p.stem for p in folder.glob("*.parquet") if p.stem != UNPARTITIONED)
 
-    def read_all(self, asset: str, partitions: list[str] | None = None) -> pd.DataFrame:
-        """Concatenate the given (default: all stored) partitions of an asset."""
+    def read_all(
+        self,
+        asset: str,
+        partitions: list[str] | None = None,
+        *,
+        columns: list[str] | None = None,
+    ) -> pd.DataFrame:
+        """Concatenate the given (default: all stored) partitions of an asset (``columns``:
+        only those, so a wide column such as ``probs`` is never read)."""
         keys = self.partitions(asset) if partitions is None else partitions
-        frames = [self.read(asset, key) for key in keys if self.exists(asset, key)]
+        frames = [self.read(asset, key, columns=columns) for key in keys if self.exists(asset, key)]
         if not frames:
             return pd.DataFrame()
         return pd.concat(frames, ignore_index=True)

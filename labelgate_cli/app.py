@@ -13,6 +13,7 @@ from rich.table import Table
 from labelgate.errors import LabelgateError, ReviewFileError
 from labelgate.images.project import project_data, source_batch_keys
 from labelgate.project import REVIEW_QUEUE, ProjectData
+from labelgate.run_plan import encoder_id, up_to_date
 from labelgate.status import ProjectStatus, project_status
 from labelgate_cli.governance import register as register_governance
 from labelgate_cli.image_commands import register as register_image_commands
@@ -128,12 +129,24 @@ def power_rows(status: ProjectStatus) -> list[tuple[str, str]]:
 
 
 @app.command()
-def run(project: ProjectArg, encoder: EncoderOpt = Encoder.minilm) -> None:
-    """Materialize the project's asset graph in-process against the configured instance."""
-    from labelgate_cli.runner import run_project
-
+def run(
+    project: ProjectArg,
+    encoder: EncoderOpt = Encoder.minilm,
+    force: Annotated[
+        bool, typer.Option(help="Label every batch again, even those unchanged since last run.")
+    ] = False,
+) -> None:
+    """Materialize the project's asset graph against the configured instance (in-process, or
+    on Celery workers with LABELGATE_EXECUTOR=celery)."""
     try:
         spec = resolve_project(project)
+        if not force and up_to_date(spec, encoder=encoder_id(encoder.value)):
+            # Nothing changed since the last run: no Dagster run, not even an import of it.
+            console.print(f"{spec.name}: no batch changed since the last run; nothing to do")
+            console.print(status_table(project_status(project_data(spec))))
+            return
+        from labelgate_cli.runner import run_project  # imports Dagster and every asset
+
         batches = source_batch_keys(spec)
         instance = get_instance()
         with Progress(
@@ -149,8 +162,9 @@ def run(project: ProjectArg, encoder: EncoderOpt = Encoder.minilm) -> None:
                 instance=instance,
                 encoder=_encoder(encoder),
                 on_batch=lambda key: progress.advance(task),
+                force=force,
             )
-        if not summary.batches:
+        if not summary.batches and not summary.skipped:
             _fail(f"no source files in {spec.source.path}")
         console.print(status_table(project_status(project_data(spec))))
     except LabelgateError as exc:

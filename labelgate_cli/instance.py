@@ -2,14 +2,18 @@
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import dagster as dg
+if TYPE_CHECKING:  # Dagster is imported when an instance is needed, not by every command
+    import dagster as dg
 
 DEFAULT_HOME = ".dagster_home"
 DEFAULT_CONFIG = "telemetry:\n  enabled: false\n"
 
 
-def get_instance() -> dg.DagsterInstance:
+def get_instance() -> "dg.DagsterInstance":
+    import dagster as dg
+
     home = os.environ.get("DAGSTER_HOME")
     if not home:
         home = str(Path(DEFAULT_HOME).resolve())

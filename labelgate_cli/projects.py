@@ -7,7 +7,6 @@ import typer
 from labelgate.errors import LabelgateError
 from labelgate.review.budget import calibration_warnings
 from labelgate.spec import ProjectSpec, load_project
-from pipelines.definitions import project_files
 
 
 def resolve_project(argument: str) -> ProjectSpec:
@@ -22,6 +21,10 @@ def _find_project(argument: str) -> ProjectSpec:
     path = Path(argument)
     if path.suffix in {".yaml", ".yml"} or path.exists():
         return load_project(path)
+    # Imported here: loading pipelines.definitions builds every project's Dagster definitions,
+    # which a command naming its project file (``labelgate run x.yaml``) never needs.
+    from pipelines.definitions import project_files
+
     for candidate in project_files():
         try:
             spec = load_project(candidate)

@@ -8,10 +8,14 @@ import dagster as dg
 
 from labelgate.errors import LabelgateError
 from labelgate.images.project import source_batch_keys
+from labelgate.images.spec import is_image_modality
 from labelgate.project import REVIEWED_LABELS, ProjectData
+from labelgate.run_plan import plan_run
 from labelgate.spec import ProjectSpec
+from labelgate_cli.celery_runner import execute_batches_on_celery, execute_on_celery
 from labelgate_cli.orphans import fail_orphaned_runs, run_tags
 from pipelines.definitions import build_definitions
+from pipelines.execution import ExecutionSettings
 from resources.encoder import TextEncoderResource
 
 # Dagster's console log is quiet: a failed step's error reaches the user once, as the
@@ -26,6 +30,7 @@ class RunFailed(LabelgateError):
 @dataclass
 class RunSummary:
     batches: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # unchanged since their last run
     run_ids: list[str] = field(default_factory=list)
 
 
@@ -52,6 +57,24 @@ def _execute(
     return result
 
 
+def _run_job(
+    spec: ProjectSpec,
+    encoder: TextEncoderResource,
+    job_name: str,
+    instance: dg.DagsterInstance,
+    run_config: dict[str, object] | None = None,
+) -> str:
+    """One run on the configured executor (``LABELGATE_EXECUTOR``); returns its run id."""
+    if ExecutionSettings.from_env().celery:
+        config = {
+            "loggers": {"console": {"config": {"log_level": LOG_LEVEL}}},
+            **(run_config or {}),
+        }
+        return execute_on_celery(spec, job_name, instance, encoder, run_config=config)
+    defs = project_definitions(spec, encoder)
+    return _execute(defs, job_name, instance, run_config=run_config).run_id
+
+
 def project_definitions(spec: ProjectSpec, encoder: TextEncoderResource) -> dg.Definitions:
     return build_definitions([spec], encoder=encoder)
 
@@ -62,10 +85,15 @@ def run_project(
     instance: dg.DagsterInstance,
     encoder: TextEncoderResource,
     on_batch: Callable[[str], None] | None = None,
+    force: bool = False,
 ) -> RunSummary:
-    """Label every source batch (adding new partitions), then gate and refresh the queue."""
+    """Label every source batch (adding new partitions), then gate and refresh the queue.
+
+    Text projects skip batches whose inputs and outputs are unchanged since their last
+    successful run, and the publish step when nothing changed (``labelgate.run_plan``);
+    ``force`` labels everything again.
+    """
     fail_orphaned_runs(instance)  # runs a killed process left STARTED
-    defs = project_definitions(spec, encoder)
     batches = source_batch_keys(spec)
     partitions_name = f"{spec.name}__batches"
     known = set(instance.get_dynamic_partitions(partitions_name))
@@ -75,14 +103,43 @@ def run_project(
     summary = RunSummary()
     if batches and not ProjectData(spec).tables.exists(REVIEWED_LABELS):
         summary.run_ids.append(import_reviews(spec, [], instance=instance, encoder=encoder))
-    for key in batches:
-        result = _execute(defs, f"{spec.name}__label_batch", instance, partition_key=key)
-        summary.batches.append(key)
-        summary.run_ids.append(result.run_id)
+    plan = (
+        None
+        if is_image_modality(spec.modality)
+        else plan_run(spec, encoder=f"{encoder.kind}:{encoder.model_path or ''}", force=force)
+    )
+    stale = batches if plan is None else plan.stale
+    summary.skipped = [key for key in batches if key not in stale]
+
+    def done(key: str) -> None:
+        if plan is not None:
+            plan.record_batch(key)
         if on_batch:
             on_batch(key)
-    if batches:
-        summary.run_ids.append(_execute(defs, f"{spec.name}__publish", instance).run_id)
+
+    for key in summary.skipped:
+        if on_batch:
+            on_batch(key)
+    settings = ExecutionSettings.from_env()
+    if settings.celery and stale:
+        log = {"loggers": {"console": {"config": {"log_level": LOG_LEVEL}}}}
+        job = f"{spec.name}__label_batch"
+        run_ids = execute_batches_on_celery(
+            spec, job, stale, instance, encoder, settings, log, done
+        )
+        summary.batches.extend(stale)
+        summary.run_ids.extend(run_ids)
+    elif stale:
+        defs = project_definitions(spec, encoder)
+        for key in stale:
+            result = _execute(defs, f"{spec.name}__label_batch", instance, partition_key=key)
+            summary.batches.append(key)
+            summary.run_ids.append(result.run_id)
+            done(key)
+    if batches and (plan is None or plan.publish):
+        summary.run_ids.append(_run_job(spec, encoder, f"{spec.name}__publish", instance))
+        if plan is not None:
+            plan.record_publish()
     return summary
 
 
@@ -90,8 +147,7 @@ def publish(
     spec: ProjectSpec, *, instance: dg.DagsterInstance, encoder: TextEncoderResource
 ) -> str:
     """Gate again and refresh the review queue, without re-labeling any batch."""
-    defs = project_definitions(spec, encoder)
-    return _execute(defs, f"{spec.name}__publish", instance).run_id
+    return _run_job(spec, encoder, f"{spec.name}__publish", instance)
 
 
 def import_reviews(
@@ -104,9 +160,8 @@ def import_reviews(
 ) -> str:
     """Import review files through the ``reviewed_labels`` asset, so the UI records it;
     ``reviewer`` names who made YOLO-txt / COCO labels."""
-    defs = project_definitions(spec, encoder)
     config: dict[str, object] = {"files": files}
     if reviewer is not None:
         config["reviewer"] = reviewer
     run_config = {"ops": {f"{spec.name}__{REVIEWED_LABELS}": {"config": config}}}
-    return _execute(defs, f"{spec.name}__import_reviews", instance, run_config=run_config).run_id
+    return _run_job(spec, encoder, f"{spec.name}__import_reviews", instance, run_config)

@@ -11,6 +11,7 @@ from pathlib import Path
 import dagster as dg
 
 from labelgate.spec import ProjectSpec, load_project
+from pipelines.execution import ExecutionSettings
 from pipelines.project_defs import build_project_definitions
 from resources.encoder import TextEncoderResource
 
@@ -44,7 +45,10 @@ def build_definitions(
         raise ValueError(f"two project files use the same project name(s): {duplicated}")
     return dg.Definitions.merge(
         *(build_project_definitions(spec) for spec in specs),
-        dg.Definitions(resources={"encoder": encoder or encoder_resource()}),
+        dg.Definitions(
+            resources={"encoder": encoder or encoder_resource()},
+            executor=ExecutionSettings.from_env().executor_def(),  # LABELGATE_EXECUTOR
+        ),
     )
 
 

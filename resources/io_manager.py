@@ -10,6 +10,7 @@ class TableIOManager(dg.ConfigurableIOManager):
     """Stores DataFrames at ``{root}/{asset name}/{partition}.parquet`` via ``TableStore``.
 
     An unpartitioned asset that reads a partitioned one gets all its partitions concatenated.
+    An input whose ``AssetIn`` metadata names ``columns`` gets only those columns.
     """
 
     root: str
@@ -27,9 +28,10 @@ class TableIOManager(dg.ConfigurableIOManager):
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:
         name = context.asset_key.path[-1]
+        columns = (context.definition_metadata or {}).get("columns")
         if not context.has_asset_partitions:
-            return self._store.read(name)
+            return self._store.read(name, columns=columns)
         keys = list(context.asset_partition_keys)
         if len(keys) == 1:
-            return self._store.read(name, keys[0])
-        return self._store.read_all(name, keys)
+            return self._store.read(name, keys[0], columns=columns)
+        return self._store.read_all(name, keys, columns=columns)

@@ -132,7 +132,8 @@ def test_ledger_records_the_pipeline(governed: Governed) -> None:
 
 def test_rerun_duplicates_nothing(governed: Governed) -> None:
     before = Counter(e.event for e in governed.ledger.events())
-    run_project(governed.spec, instance=governed.instance, encoder=ENCODER)
+    # force: label every batch again (an unchanged batch is skipped otherwise)
+    run_project(governed.spec, instance=governed.instance, encoder=ENCODER, force=True)
     after = Counter(e.event for e in governed.ledger.events())
     for event in (ITEM_INGESTED, LABEL_PROPOSED, REVIEW_DECISION, LABEL_SET_CREATED):
         assert after[event] == before[event], event
