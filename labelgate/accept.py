@@ -4,6 +4,7 @@ The gate is calibrated on the reviewed *random calibration sample* only; items p
 review because the machine was unsure are not a random sample and would bias the estimate.
 """
 
+import numpy as np
 import pandas as pd
 
 from labelgate.gate import GateResult, auto_accept_mask, choose_threshold
@@ -33,17 +34,28 @@ def calibration_evidence(auto_labels: pd.DataFrame, reviewed: pd.DataFrame) -> p
 
 
 def run_gate(auto_labels: pd.DataFrame, reviewed: pd.DataFrame, gate: GateSpec) -> GateResult:
-    return gate_on_evidence(calibration_evidence(auto_labels, reviewed), gate)
+    evidence = calibration_evidence(auto_labels, reviewed)
+    return gate_on_evidence(evidence, gate, unreviewed_confidence(auto_labels, reviewed))
 
 
-def gate_on_evidence(evidence: pd.DataFrame, gate: GateSpec) -> GateResult:
-    """The project's gate over calibration evidence (columns ``confidence``, ``correct``)."""
+def unreviewed_confidence(auto_labels: pd.DataFrame, reviewed: pd.DataFrame) -> np.ndarray:
+    """Confidences of the auto-labeled items nobody has reviewed (what the gate may accept)."""
+    pending = auto_labels[~auto_labels["item_id"].isin(reviewed["item_id"])]
+    return pending.drop_duplicates("item_id")["confidence"].to_numpy(dtype=float)
+
+
+def gate_on_evidence(
+    evidence: pd.DataFrame, gate: GateSpec, population_confidence: np.ndarray | None = None
+) -> GateResult:
+    """The project's gate over calibration evidence (columns ``confidence``, ``correct``);
+    ``population_confidence`` (the unreviewed items) bounds and informs "reviews needed"."""
     return choose_threshold(
         evidence["confidence"].to_numpy(dtype=float),
         evidence["correct"].to_numpy(dtype=bool),
         target=gate.target_accuracy,
         confidence_level=gate.confidence,
         planning_accuracy=gate.planning_accuracy,
+        population_confidence=population_confidence,
     )
 
 

@@ -3,16 +3,18 @@
 Evidence is the reviewed *uniform random calibration sample* only: per item, the label
 model's (out-of-fold) confidence and whether its predicted label matched the human one.
 
-Method ("Learn then Test", fixed-sequence testing): a grid of candidate thresholds is built
-from the calibration confidences alone (never the labels), each step adding about
-``step_fraction`` of the sample. The scan begins at the first grid point with enough items
-that a planned accuracy could pass (fixed from the confidences alone, see ``choose_threshold``)
-and goes from high to low thresholds, testing H0: accuracy(conf >= t) < target with
-the one-sided Clopper–Pearson lower bound at level alpha = 1 - confidence_level. The scan stops
-at the first failure and the answer is the last threshold that passed. Testing in a fixed order
-and stopping at the first failure controls the family-wise error at alpha without correction.
-(Grid points are calibration order statistics rather than fixed numbers, so the guarantee is
-approximate; tests/test_gate.py checks the realized error rate by simulation.)
+Method ("Learn then Test", fixed-sequence testing, Bonferroni over pre-registered scans): a
+grid of candidate thresholds is built from the calibration confidences alone (never the
+labels), each step adding about ``step_fraction`` of the sample. One or two scans are
+planned from the sample size alone (:func:`labelgate.gate_scan.scan_plan`): a scan that starts
+where n/n correct first passes, and, once the sample is large enough, a second one that starts
+at a planned size, each with its share of alpha = 1 - confidence_level. Each scan goes from
+high to low thresholds testing H0: accuracy(conf >= t) < target with the one-sided
+Clopper–Pearson bound at its alpha, stops at its first failure and keeps its last pass. The
+answer is the lowest threshold any scan passed. A wrong acceptance needs a false pass in some
+scan; each scan's chance of one is at most its alpha (fixed-sequence testing), so the total is
+at most alpha. (Grid points are calibration order statistics rather than fixed numbers, so the
+guarantee is approximate; tests/test_gate_honesty.py checks the realized error rate.)
 """
 
 import math
@@ -20,47 +22,35 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.special import betaincinv
 
-_MAX_REVIEWS = 10_000_000
-START_FRACTION = 0.1  # the first test covers at least this share of the calibration sample
+from labelgate.gate_power import reviews_needed as forecast_reviews_needed
+from labelgate.gate_scan import (
+    START_FRACTION,
+    Grid,
+    ScanRun,
+    ScanSpec,
+    check_open_unit,
+    clopper_pearson_lower,
+    default_planning_accuracy,
+    lowest_passing,
+    min_sample_for_accuracy,
+    min_sample_for_target,
+    run_scans,
+    scan_plan,
+    threshold_grid,
+)
 
-
-def clopper_pearson_lower(successes: int, n: int, alpha: float) -> float:
-    """One-sided (1 - alpha) Clopper–Pearson lower bound on a binomial proportion."""
-    if not 0 <= successes <= n:
-        raise ValueError(f"need 0 <= successes <= n, got successes={successes}, n={n}")
-    if n == 0 or successes == 0:
-        return 0.0
-    return float(betaincinv(successes, n - successes + 1, alpha))  # = beta.ppf
-
-
-def min_sample_for_target(target: float, alpha: float) -> int:
-    """Smallest n for which n/n successes has a Clopper–Pearson lower bound >= target."""
-    return min_sample_for_accuracy(1.0, target, alpha)
-
-
-def min_sample_for_accuracy(accuracy: float, target: float, alpha: float) -> int:
-    """Smallest n at which an observed ``accuracy`` (floor(n * accuracy) of n correct) has a
-    Clopper–Pearson lower bound >= target."""
-    _check_open_unit("target", target)
-    _check_open_unit("alpha", alpha)
-    if not target < accuracy <= 1:
-        raise ValueError(f"accuracy must be in (target, 1], got {accuracy} for target {target}")
-    if accuracy == 1.0:
-        # The lower bound for n/n is alpha ** (1 / n); guard the closed form against rounding.
-        n = max(1, math.ceil(math.log(alpha) / math.log(target)) - 1)
-    else:  # normal approximation as a starting point, then walk up to the exact answer
-        z = 1.6448536269514722 if abs(alpha - 0.05) < 1e-12 else _z(alpha)
-        n = max(1, math.floor((z / (accuracy - target)) ** 2 * target * (1 - target) * 0.5))
-    while clopper_pearson_lower(math.floor(n * accuracy + 1e-9), n, alpha) < target:
-        n += 1
-    return n
-
-
-def default_planning_accuracy(target: float) -> float:
-    """Half-way between the target and perfection: the accuracy the first test plans for."""
-    return (1.0 + target) / 2.0
+__all__ = [
+    "START_FRACTION",
+    "GateResult",
+    "auto_accept_mask",
+    "choose_threshold",
+    "clopper_pearson_lower",
+    "default_planning_accuracy",
+    "min_sample_for_accuracy",
+    "min_sample_for_target",
+    "scan_plan",
+]
 
 
 @dataclass(frozen=True)
@@ -76,8 +66,10 @@ class GateResult:
     confidence_level: float
     reviews_needed: int  # 0 when something is accepted
     reason: str
-    scan_start: int = 0  # calibration items the first test covers at least
-    scan: list[dict[str, Any]] = field(default_factory=list)
+    scan_start: int = 0  # calibration items the deciding scan's first test covers at least
+    scan: list[dict[str, Any]] = field(default_factory=list)  # every test, in order
+    # One summary per pre-registered scan: name, alpha, start, tests, passed, threshold.
+    scans: list[dict[str, Any]] = field(default_factory=list)
 
     def to_metadata(self) -> dict[str, Any]:
         """JSON-safe dict of the result."""
@@ -92,107 +84,89 @@ def choose_threshold(
     confidence_level: float,
     planning_accuracy: float | None = None,
     step_fraction: float = 0.01,
+    population_confidence: np.ndarray | None = None,
+    estimate_reviews: bool = True,
 ) -> GateResult:
     """Lowest threshold whose accepted-item accuracy is >= target with the given confidence.
 
-    The scan starts at the most confident grid point holding at least ``first_test_size``
-    calibration items: the larger of ``n_start``, the sample size at which an observed
-    ``planning_accuracy`` (default: half-way between target and 1) would pass, and a tenth
-    of the sample. That choice uses neither the labels nor the outcome of any test, so the
-    sequence stays fixed in advance; it keeps the first test from being a coin toss on a
-    handful of items (one reviewer slip there would end the scan before it began), and its
-    power grows with the number of reviews.
+    The scans and their starts come from :func:`scan_plan` (sample size only), the grid from
+    the confidences only, so the tested sequence is fixed before any label is looked at.
+    When nothing passes, ``reviews_needed`` is forecast from the evidence
+    (:func:`labelgate.gate_power.reviews_needed`) over ``population_confidence``, the
+    confidences of the items nobody has reviewed (default: the calibration confidences), and
+    never exceeds their number; ``estimate_reviews=False`` skips that forecast (simulations).
     """
     conf, ok = _validate(confidence, correct, target, confidence_level, step_fraction)
-    alpha = 1.0 - confidence_level
-    plan = default_planning_accuracy(target) if planning_accuracy is None else planning_accuracy
+    if planning_accuracy is not None and not target < planning_accuracy <= 1:
+        raise ValueError(
+            f"planning accuracy must be in (target, 1], got {planning_accuracy} for target {target}"
+        )
     n_cal = len(conf)
-    n_start = min_sample_for_accuracy(plan, target, alpha)
-    n_first = first_test_size(n_cal, n_start)
+    plan = scan_plan(
+        n_cal, target=target, confidence_level=confidence_level, planning_accuracy=planning_accuracy
+    )
+    grid = threshold_grid(conf, step_fraction)
+    runs = run_scans(grid, ok, plan, target)
+    rows = [row for run in runs for row in _rows(run, grid, ok, target)]
+    summaries = [_summary(run, grid) for run in runs]
+    goal = f"{target:.1%} accuracy at {confidence_level:.0%} confidence"
     base = {
         "n_calibration": n_cal,
         "target": target,
         "confidence_level": confidence_level,
-        "scan_start": n_first,
+        "scan": rows,
+        "scans": summaries,
     }
-    goal = f"{target:.1%} accuracy at {confidence_level:.0%} confidence"
 
-    # Sort by confidence, high to low; n_at[i] counts items with conf >= sorted_conf[i] (ties).
-    order = np.argsort(-conf, kind="stable")
-    sorted_conf, sorted_ok = conf[order], ok[order]
-    n_at = n_cal - np.searchsorted(sorted_conf[::-1], sorted_conf, side="left")
-    cum_ok = np.concatenate([[0], np.cumsum(sorted_ok)])
-
-    # Grid from confidences only: the confidence of every step-th item, plus the lowest.
-    step = max(1, round(step_fraction * n_cal))
-    idx = list(range(step - 1, n_cal, step))
-    if n_cal and (not idx or idx[-1] != n_cal - 1):
-        idx.append(n_cal - 1)
-    grid: list[tuple[float, int, int]] = []  # (threshold, n, k)
-    for i in idx:
-        t = float(sorted_conf[i])
-        if not grid or grid[-1][0] != t:
-            n = int(n_at[i])
-            grid.append((t, n, int(cum_ok[n])))
-
-    scan: list[dict[str, Any]] = []
-    best: dict[str, Any] | None = None
-    for t, n, k in grid:
-        if n < n_first:
-            continue
-        lb = clopper_pearson_lower(k, n, alpha)
-        row = {"threshold": t, "n": n, "k": k, "accuracy": k / n, "lower_bound": lb}
-        row["passed"] = lb >= target
-        scan.append(row)
-        if not row["passed"]:
-            break
-        best = row
-
-    if best is not None:
+    winner = lowest_passing(runs)
+    if winner is not None and winner.best is not None:
+        n = int(grid.n[winner.best])
+        k = int(np.cumsum(ok[grid.order])[n - 1])
+        bound = float(winner.lower_bounds[list(winner.tested).index(winner.best)])
+        threshold = float(grid.thresholds[winner.best])
         return GateResult(
-            threshold=best["threshold"],
-            n_accepted=best["n"],
-            accuracy=best["accuracy"],
-            lower_bound=best["lower_bound"],
+            threshold=threshold,
+            n_accepted=n,
+            accuracy=k / n,
+            lower_bound=bound,
             reviews_needed=0,
             reason=(
-                f"Auto-accepting confidence >= {best['threshold']:.4f}: {best['k']}/{best['n']} "
-                f"calibration items correct ({best['accuracy']:.1%}), lower bound "
-                f"{best['lower_bound']:.1%} meets {goal}."
+                f"Auto-accepting confidence >= {threshold:.4f}: {k}/{n} calibration items "
+                f"correct ({k / n:.1%}), lower bound {bound:.1%} at alpha "
+                f"{winner.spec.alpha:.3g} ({winner.spec.name}-start scan) meets {goal}."
             ),
-            scan=scan,
+            scan_start=winner.spec.start,
             **base,
         )
 
-    if n_cal < n_start:
+    first = min(plan, key=lambda spec: spec.start)
+    floor = max(first.start - n_cal, 0)
+    if n_cal < first.start:
         why = (
-            f"Only {n_cal} calibration reviews: the first test needs at least {n_start} "
-            f"(where {plan:.1%} observed accuracy would show {goal})."
-        )
-        estimate = _reviews_needed(grid, n_cal, target, alpha, n_start)
-        needed = max(n_start - n_cal, estimate or 0)
-        why += f" About {needed} more random calibration reviews are needed."
-        return GateResult(
-            None, n_cal, 0, None, None, target, confidence_level, needed, why, n_start, scan
-        )
-    first = scan[0]
-    why = (
-        f"No threshold passed: the {first['n']} most confident calibration items are "
-        f"{first['accuracy']:.1%} correct, lower bound {first['lower_bound']:.1%}, short of "
-        f"{goal}."
-    )
-    estimate = _reviews_needed(grid, n_cal, target, alpha, n_start)
-    if estimate is None:
-        needed = n_start
-        why += (
-            " The most confident calibration items are not more accurate than the target, "
-            "so more reviews alone may not help; improve the labelers."
+            f"Only {n_cal} calibration reviews: the first test needs at least {first.start} "
+            f"(where {first.start}/{first.start} correct would show {goal})."
         )
     else:
-        needed = estimate
-        why += f" About {needed} more random calibration reviews may be needed."
+        tested = next(row for row in rows if row["sequence"] == first.name)
+        why = (
+            f"No threshold passed: the {tested['n']} most confident calibration items are "
+            f"{tested['accuracy']:.1%} correct, lower bound {tested['lower_bound']:.1%}, "
+            f"short of {goal}."
+        )
+    needed, why = _needed(
+        conf, ok, floor, why, population_confidence, estimate_reviews,
+        target=target, confidence_level=confidence_level, planning_accuracy=planning_accuracy,
+        step_fraction=step_fraction,
+    )  # fmt: skip
     return GateResult(
-        None, n_cal, 0, None, None, target, confidence_level, needed, why, n_start, scan
+        threshold=None,
+        n_accepted=0,
+        accuracy=None,
+        lower_bound=None,
+        reviews_needed=needed,
+        reason=why,
+        scan_start=first.start,
+        **base,
     )
 
 
@@ -204,57 +178,80 @@ def auto_accept_mask(confidence: np.ndarray, result: GateResult) -> np.ndarray:
     return conf >= result.threshold
 
 
-def _reviews_needed(
-    grid: list[tuple[float, int, int]],
-    n_cal: int,
-    target: float,
-    alpha: float,
-    n_start: int,
-) -> int | None:
-    """Estimated extra random reviews until the first test of the scan can pass.
+def _needed(
+    conf: np.ndarray,
+    ok: np.ndarray,
+    floor: int,
+    why: str,
+    population: np.ndarray | None,
+    estimate: bool,
+    **settings: Any,
+) -> tuple[int, str]:
+    """Reviews still needed (capped at the unreviewed items) and the reason, extended.
 
-    With N reviews the first test covers the top ``first_test_size(N)`` items. A most
-    confident grid subset holding a share f = n / n_cal of the sample with observed accuracy
-    p > target passes once the first test fits inside it (size <= f * N) and is large enough
-    for p to pass (size >= m(p)). The cheapest such subset wins; None when none has p > target.
-    """
-    best: int | None = None
-    for _, n, k in grid:
-        p = k / n
-        if p <= target or n_cal == 0:
-            continue
-        m = _sample_for_accuracy(p, n, target, alpha)
-        share = n / n_cal
-        if m > n_start and share < START_FRACTION:
-            continue  # its first test would outgrow it before it is big enough
-        total = math.ceil(n_start / share)
-        if m > n_start:
-            total = max(total, math.ceil(m / START_FRACTION))
-        extra = max(1, total - n_cal)
-        best = extra if best is None else min(best, extra)
-    return best
+    Without ``population`` the calibration confidences stand for the unreviewed items and
+    the estimate stops at ten times the sample (at least 1,000)."""
+    if population is None:
+        pop, left = conf, None
+    else:
+        pop = np.asarray(population, dtype=float).ravel()
+        left = len(pop)
+        floor = min(floor, left)
+    if not estimate or len(conf) == 0 or len(pop) == 0:
+        if floor:
+            why += f" About {floor} more random calibration reviews are needed."
+        return floor, why
+    found = forecast_reviews_needed(
+        conf,
+        ok,
+        population_confidence=pop,
+        at_least=floor,
+        items_left=max(10 * len(conf), 1_000) if left is None else left,
+        **settings,
+    )
+    if found is None:
+        remaining = f"all {left} remaining items" if left is not None else "many more items"
+        why += (
+            f" Even reviewing {remaining} is unlikely to pass: the most confident calibration "
+            "items are not accurate enough, so more reviews alone may not help; improve the "
+            "labelers."
+        )
+        return (left if left is not None else max(floor, 1)), why
+    why += f" About {found} more random calibration reviews are needed (forecast)."
+    return found, why
 
 
-def first_test_size(n_calibration: int, n_start: int) -> int:
-    """Calibration items the first test covers at least: grows with the sample."""
-    return max(n_start, math.ceil(START_FRACTION * n_calibration))
+def _rows(run: ScanRun, grid: Grid, ok: np.ndarray, target: float) -> list[dict[str, Any]]:
+    cum_ok = np.concatenate([[0], np.cumsum(ok[grid.order])])
+    rows = []
+    for index, bound in zip(run.tested, run.lower_bounds, strict=True):
+        n = int(grid.n[index])
+        k = int(cum_ok[n])
+        rows.append(
+            {
+                "sequence": run.spec.name,
+                "threshold": float(grid.thresholds[index]),
+                "n": n,
+                "k": k,
+                "accuracy": k / n,
+                "lower_bound": float(bound),
+                "passed": bool(bound >= target),
+            }
+        )
+    return rows
 
 
-def _sample_for_accuracy(p: float, n: int, target: float, alpha: float) -> int:
-    """About the smallest m > n where floor(m * p) successes out of m reach the target bound."""
-
-    def passes(m: int) -> bool:
-        return clopper_pearson_lower(math.floor(m * p + 1e-9), m, alpha) >= target
-
-    lo, hi = n, 2 * n  # lo fails (or is the current size)
-    while not passes(hi):
-        if hi >= _MAX_REVIEWS:
-            return _MAX_REVIEWS
-        lo, hi = hi, 2 * hi
-    while hi - lo > 1:  # bisection; the floor makes the bound a slight sawtooth in m
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if passes(mid) else (mid, hi)
-    return hi
+def _summary(run: ScanRun, grid: Grid) -> dict[str, Any]:
+    spec: ScanSpec = run.spec
+    return {
+        "name": spec.name,
+        "alpha": spec.alpha,
+        "start": spec.start,
+        "tests": len(run.tested),
+        "passed": run.best is not None,
+        "threshold": None if run.best is None else float(grid.thresholds[run.best]),
+        "n_accepted": 0 if run.best is None else int(grid.n[run.best]),
+    }
 
 
 def _validate(
@@ -264,8 +261,8 @@ def _validate(
     confidence_level: float,
     step_fraction: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    _check_open_unit("target", target)
-    _check_open_unit("confidence_level", confidence_level)
+    check_open_unit("target", target)
+    check_open_unit("confidence_level", confidence_level)
     if not 0 < step_fraction <= 1:
         raise ValueError(f"step_fraction must be in (0, 1], got {step_fraction}")
     conf = np.asarray(confidence, dtype=float).ravel()
@@ -281,17 +278,6 @@ def _validate(
     if raw.dtype != bool and not np.isin(raw, [0, 1]).all():
         raise ValueError("correct must hold booleans (or 0/1)")
     return conf, raw.astype(bool)
-
-
-def _z(alpha: float) -> float:
-    from scipy.stats import norm
-
-    return float(norm.ppf(1 - alpha))
-
-
-def _check_open_unit(name: str, value: float) -> None:
-    if not 0 < value < 1:
-        raise ValueError(f"{name} must be strictly between 0 and 1, got {value}")
 
 
 def _json_safe(value: Any) -> Any:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from labelgate.accept import gate_on_evidence
+from labelgate.accept import gate_on_evidence, unreviewed_confidence
 from labelgate.gate import GateResult, auto_accept_mask
 from labelgate.images.boxes import Boxes, DetectionScores, detection_scores, match_boxes
 from labelgate.images.labeling import boxes_of
@@ -52,7 +52,7 @@ def run_detection_gate(
     auto_labels: pd.DataFrame, reviewed: pd.DataFrame, gate: GateSpec
 ) -> GateResult:
     evidence = detection_evidence(auto_labels, reviewed, purposes=["calibration"])
-    return gate_on_evidence(evidence, gate)
+    return gate_on_evidence(evidence, gate, unreviewed_confidence(auto_labels, reviewed))
 
 
 def accepted_boxes(
