@@ -21,6 +21,7 @@ from labelgate.images.exchange import (
 from labelgate.images.queue import select_image_queue
 from labelgate.project import AUTO_LABELS, RAW_ITEMS, REVIEW_QUEUE, REVIEWED_LABELS
 from labelgate.review import write_queue_csv
+from labelgate.review.budget import queue_sizes
 from labelgate.storage import write_text_atomic
 
 TASKS_FILE = "label_studio_tasks.json"
@@ -49,14 +50,15 @@ def build_image_review_assets(project: ImageProjectAssets) -> list[dg.AssetsDefi
         raw_items: pd.DataFrame,
         reviewed_labels: pd.DataFrame,
     ) -> dg.Output[pd.DataFrame]:
+        sizes = queue_sizes(spec, auto_labels, reviewed_labels)  # calibration until it can pass
         queue = select_image_queue(
             auto_labels,
             raw_items,
             reviewed_labels,
             data.queue_purposes(),
             detection=project.detection,
-            calibration_size=spec.review.calibration_size,
-            uncertain_size=spec.review.uncertain_size,
+            calibration_size=sizes.calibration_size,
+            uncertain_size=sizes.uncertain_size,
             seed=spec.review.seed,
         )
         versions = auto_labels["labeler_versions"].iloc[0] if len(auto_labels) else "{}"

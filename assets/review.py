@@ -9,6 +9,7 @@ from assets.governance import gate_queue_text, governance_metadata, record_revie
 from labelgate.models.active import prioritize_queue
 from labelgate.project import AUTO_LABELS, RAW_ITEMS, REVIEW_QUEUE, REVIEWED_LABELS
 from labelgate.review import select_review_queue, write_label_studio_tasks, write_queue_csv
+from labelgate.review.budget import queue_sizes
 
 
 class ImportReviewsConfig(dg.Config):
@@ -46,14 +47,15 @@ def build_review_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
         previous = data.queue_purposes()
         queued_calibration = {i for i, p in previous.items() if p == "calibration"} - reviewed
         auto_labels = auto_labels.drop_duplicates("item_id")
+        sizes = queue_sizes(spec, auto_labels, reviewed_labels)  # calibration until it can pass
         queue = select_review_queue(
             auto_labels,
             raw_items[["item_id", "text"]].drop_duplicates("item_id"),
             already_reviewed=reviewed,
             already_queued_calibration=queued_calibration,
-            calibration_size=spec.review.calibration_size,
+            calibration_size=sizes.calibration_size,
             calibration_reviewed=calibration_reviewed,
-            uncertain_size=spec.review.uncertain_size,
+            uncertain_size=sizes.uncertain_size,
             seed=spec.review.seed,
         )
         queue = prioritize_queue(  # champion doubt first; re-checks of human labels
@@ -62,7 +64,7 @@ def build_review_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
             auto_labels=auto_labels,
             texts=raw_items[["item_id", "text"]],
             reviewed=reviewed_labels,
-            uncertain_size=spec.review.uncertain_size,
+            uncertain_size=sizes.uncertain_size,
         )
         outgoing, redactions = gate_queue_text(project, queue)  # PII gate: text leaves here
         csv_path = write_queue_csv(outgoing, data.queue_dir / "review_queue.csv")

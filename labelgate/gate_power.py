@@ -1,12 +1,13 @@
 """Forecasts for the gate: how likely it passes, and how much it accepts, after more reviews.
 
-The model behind every forecast is the current evidence, nothing else. The calibration
-sample is cut into equal-count confidence bins (about ``BIN_ITEMS`` items each); each bin's
-accuracy is drawn from its Beta posterior (Jeffreys prior), so a bin of 20 correct items is
-believed about 97.6% accurate, not 100%. A simulated future keeps the reviews already made
-and adds ``m`` new random calibration items whose confidences are drawn from the items not yet
-reviewed and whose correctness is drawn from the bin accuracies; the real gate
-(:mod:`labelgate.gate_scan`) then runs on the combined sample. Over many such futures:
+The model behind every forecast is the current evidence: a logistic recalibration curve,
+P(correct | confidence c) = sigmoid(a + b * logit(c)), fitted to the calibration sample with a
+weak prior centred on a calibrated labeler (a = 0, b = 1) and drawn from its posterior
+(Laplace's approximation), so a few lucky or unlucky items move it a little, not by orders of
+magnitude. A simulated future keeps the reviews already made and adds ``m`` new random
+calibration items whose confidences are drawn from the items not yet reviewed and whose
+correctness is drawn from the curve; the real gate (:mod:`labelgate.gate_scan`) then runs on
+the combined sample. Over many such futures:
 
 - the *pass probability* is the share in which some threshold passes;
 - the *expected automation* is the mean share of all items whose confidence clears the
@@ -20,12 +21,11 @@ still learns from the reviews.
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import expit
 
 from labelgate.gate_scan import lowest_passing, run_scans, scan_plan, threshold_grid
 
-BIN_ITEMS = 20  # calibration items per confidence bin of the accuracy model
-MAX_BINS = 20
-PRIOR = 0.5  # Jeffreys Beta(1/2, 1/2) prior on each bin's accuracy
+PRIOR_SD = 1.0  # prior sd of intercept and slope around a calibrated labeler (0, 1)
 PASS_PROBABILITY = 0.5  # "reviews needed": the fewest extra reviews with at least this chance
 # Extra review counts tried for "reviews needed" (a ladder, so the estimate cannot jitter).
 LADDER = (
@@ -152,20 +152,32 @@ def _setting(
     )
 
 
-def _bin_accuracy_draws(
-    setting: _Setting, sims: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Bin edges (inner, ascending) and (sims, bins) posterior draws of bin accuracy."""
-    conf, ok = setting.confidence, setting.correct
-    n = len(conf)
-    bins = int(np.clip(n // BIN_ITEMS, 1, MAX_BINS))
-    order = np.argsort(conf, kind="stable")
-    chunks = np.array_split(order, bins)
-    edges = np.array([conf[chunk[0]] for chunk in chunks[1:] if len(chunk)])
-    k = np.array([ok[chunk].sum() for chunk in chunks], dtype=float)
-    size = np.array([len(chunk) for chunk in chunks], dtype=float)
-    draws = rng.beta(k + PRIOR, size - k + PRIOR, size=(sims, bins))
-    return edges, draws
+def _logit(p: np.ndarray) -> np.ndarray:
+    q = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(q / (1 - q))
+
+
+def _curve_draws(setting: _Setting, sims: int, rng: np.random.Generator) -> np.ndarray:
+    """(sims, 2) draws of (intercept, slope) of P(correct) = sigmoid(a + b * logit(conf)).
+
+    The posterior is Laplace's normal approximation around the maximum a posteriori fit,
+    with a normal prior centred on a calibrated labeler (a = 0, b = 1, sd ``PRIOR_SD``)."""
+    x = np.column_stack([np.ones(len(setting.confidence)), _logit(setting.confidence)])
+    y = setting.correct.astype(float)
+    prior_mean = np.array([0.0, 1.0])
+    prior_precision = np.eye(2) / PRIOR_SD**2
+    beta = prior_mean.copy()
+    for _ in range(50):  # Newton steps on the log posterior (concave)
+        p = expit(x @ beta)
+        gradient = x.T @ (y - p) - prior_precision @ (beta - prior_mean)
+        hessian = (x * (p * (1 - p))[:, None]).T @ x + prior_precision
+        step = np.linalg.solve(hessian, gradient)
+        beta = beta + step
+        if np.abs(step).max() < 1e-8:
+            break
+    p = expit(x @ beta)
+    hessian = (x * (p * (1 - p))[:, None]).T @ x + prior_precision
+    return rng.multivariate_normal(beta, np.linalg.inv(hessian), size=sims)
 
 
 def _simulate(setting: _Setting, extra: int, sims: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -177,10 +189,7 @@ def _simulate(setting: _Setting, extra: int, sims: int, seed: int) -> tuple[np.n
     automation = np.zeros(sims)
     if n_obs + extra == 0 or setting.n_items == 0:
         return passed, automation
-    if n_obs:
-        edges, draws = _bin_accuracy_draws(setting, sims, rng)
-    else:  # no evidence yet: every new item is a coin toss
-        edges, draws = np.array([]), np.full((sims, 1), 0.5)
+    draws = _curve_draws(setting, sims, rng)
     plan = scan_plan(
         n_obs + extra,
         target=setting.target,
@@ -193,7 +202,8 @@ def _simulate(setting: _Setting, extra: int, sims: int, seed: int) -> tuple[np.n
         if extra:
             picked = rng.choice(len(pop), size=extra, replace=extra > len(pop))
             new_conf = pop[picked]
-            new_ok = rng.random(extra) < draws[s, np.searchsorted(edges, new_conf, side="right")]
+            p_ok = expit(draws[s, 0] + draws[s, 1] * _logit(new_conf))
+            new_ok = rng.random(extra) < p_ok
             conf = np.concatenate([setting.confidence, new_conf])
             ok = np.concatenate([setting.correct, new_ok])
         else:

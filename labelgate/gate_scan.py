@@ -115,9 +115,8 @@ def scan_plan(
     check_open_unit("target", target)
     check_open_unit("confidence_level", confidence_level)
     alpha = 1.0 - confidence_level
-    plan = default_planning_accuracy(target) if planning_accuracy is None else planning_accuracy
     small_alpha, planned_alpha = SMALL_SHARE * alpha, (1.0 - SMALL_SHARE) * alpha
-    planned_start = min_sample_for_accuracy(plan, target, planned_alpha)
+    planned_start = _planned_start(target, planned_alpha, planning_accuracy)
     small_start = min_sample_for_target(target, small_alpha)
     if n_calibration < 2 * planned_start or planned_start <= small_start:
         return (ScanSpec("small", alpha, min_sample_for_target(target, alpha)),)
@@ -126,6 +125,23 @@ def scan_plan(
         ScanSpec("small", small_alpha, small_start),
         ScanSpec("planned", planned_alpha, planned),
     )
+
+
+def two_scan_size(
+    *, target: float, confidence_level: float, planning_accuracy: float | None = None
+) -> int | None:
+    """Smallest calibration sample at which :func:`scan_plan` adds the planned scan (538 for
+    95% at 95%); None when the planning accuracy makes it no different from the small one."""
+    alpha = 1.0 - confidence_level
+    planned_start = _planned_start(target, (1.0 - SMALL_SHARE) * alpha, planning_accuracy)
+    if planned_start <= min_sample_for_target(target, SMALL_SHARE * alpha):
+        return None
+    return 2 * planned_start
+
+
+def _planned_start(target: float, alpha: float, planning_accuracy: float | None) -> int:
+    plan = default_planning_accuracy(target) if planning_accuracy is None else planning_accuracy
+    return min_sample_for_accuracy(plan, target, alpha)
 
 
 def threshold_grid(confidence: np.ndarray, step_fraction: float) -> Grid:

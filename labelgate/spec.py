@@ -134,8 +134,11 @@ LabelerSpec = Annotated[
 
 
 class ReviewSpec(_Strict):
-    # Total size of the random calibration sample the gate is proven on (all rounds together).
-    calibration_size: Annotated[int, Field(ge=0)] = 300
+    # Total size of the random calibration sample the gate is proven on (all rounds together);
+    # "auto" sizes it for the gate at the project's size (labelgate/review/budget.py).
+    calibration_size: Annotated[int, Field(ge=0)] | Literal["auto"] = "auto"
+    # Optional cap on all reviews (calibration + active learning); auto splits within it.
+    budget: Annotated[int, Field(ge=0)] | None = None
     # Least-confident items added to each new review queue (active learning).
     uncertain_size: Annotated[int, Field(ge=0)] = 100
     seed: int = 0

@@ -1,11 +1,19 @@
-"""Where a project stands: counts, automation, the gate's evidence and reviews still needed."""
+"""Where a project stands: counts, automation, the gate's evidence, reviews still needed and
+the expected automation after more reviews (the power curve)."""
 
 from dataclasses import dataclass
 
-from labelgate.accept import run_gate
+import pandas as pd
+
+from labelgate.accept import calibration_evidence, run_gate, unreviewed_confidence
 from labelgate.gate import GateResult
-from labelgate.images.gate import run_detection_gate
+from labelgate.gate_power import PowerPoint, power_curve
+from labelgate.images.gate import detection_evidence, run_detection_gate
 from labelgate.project import ACCEPTED_LABELS, QUARANTINE, REVIEW_QUEUE, ProjectData
+from labelgate.review.budget import calibration_warnings, planned_calibration_size
+from labelgate.spec import ProjectSpec
+
+POWER_STEPS = (100, 250, 500)
 
 
 @dataclass(frozen=True)
@@ -21,6 +29,10 @@ class ProjectStatus:
     auto_accepted: int
     accepted: int
     gate: GateResult | None
+    # Expected automation after 100 / 250 / 500 more random calibration reviews.
+    power: tuple[PowerPoint, ...] = ()
+    planned_calibration: int = 0  # the calibration sample the project plans (auto or given)
+    warnings: tuple[str, ...] = ()
 
     @property
     def automation_rate(self) -> float:
@@ -48,4 +60,39 @@ def project_status(data: ProjectData) -> ProjectStatus:
         auto_accepted=0 if accepted is None else int((accepted["source"] == "auto").sum()),
         accepted=0 if accepted is None else len(accepted),
         gate=gate,
+        power=tuple(forecast_power(data.spec, auto, reviewed)) if len(auto) else (),
+        planned_calibration=planned_calibration_size(
+            data.spec.review, auto["item_id"].nunique() if len(auto) else 0, data.spec.gate
+        ),
+        warnings=tuple(
+            calibration_warnings(
+                data.spec.review, data.spec.gate, auto["item_id"].nunique() if len(auto) else None
+            )
+        ),
+    )
+
+
+def forecast_power(
+    spec: ProjectSpec,
+    auto_labels: pd.DataFrame,
+    reviewed: pd.DataFrame,
+    extra_reviews: tuple[int, ...] = POWER_STEPS,
+) -> list[PowerPoint]:
+    """The gate's power curve from the current calibration evidence (empty without any)."""
+    auto = auto_labels.drop_duplicates("item_id")
+    if spec.modality == "image_detection":
+        evidence = detection_evidence(auto, reviewed, purposes=["calibration"])
+    else:
+        evidence = calibration_evidence(auto, reviewed)
+    if evidence.empty:
+        return []
+    return power_curve(
+        evidence["confidence"].to_numpy(dtype=float),
+        evidence["correct"].to_numpy(dtype=bool),
+        population_confidence=unreviewed_confidence(auto, reviewed),
+        n_items=len(auto),
+        target=spec.gate.target_accuracy,
+        confidence_level=spec.gate.confidence,
+        planning_accuracy=spec.gate.planning_accuracy,
+        extra_reviews=extra_reviews,
     )

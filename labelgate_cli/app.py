@@ -97,11 +97,27 @@ def status_table(status: ProjectStatus) -> Table:
             ("lower bound", "-" if gate.lower_bound is None else f"{gate.lower_bound:.2%}"),
             ("reviews still needed", gate.reviews_needed),
         ]
+    rows += power_rows(status)
     for name, value in rows:
         table.add_row(name, str(value))
     if gate is not None and gate.reason:
         table.caption = gate.reason
+    for warning in status.warnings:
+        table.caption = f"{table.caption or ''}\nwarning: {warning}".strip()
     return table
+
+
+def power_rows(status: ProjectStatus) -> list[tuple[str, str]]:
+    """The power curve: expected automation after more random calibration reviews."""
+    rows = [("planned calibration sample", str(status.planned_calibration))]
+    for point in status.power:
+        rows.append(
+            (
+                f"expected automation after +{point.extra_reviews} calibration reviews",
+                f"{point.expected_automation:.1%} (gate passes in {point.pass_probability:.0%})",
+            )
+        )
+    return rows
 
 
 @app.command()

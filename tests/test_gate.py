@@ -12,6 +12,7 @@ from labelgate.gate import (
     choose_threshold,
     clopper_pearson_lower,
     min_sample_for_target,
+    scan_plan,
 )
 
 TARGET = 0.95
@@ -227,3 +228,20 @@ def test_invalid_inputs_are_refused(
     params = {"target": TARGET, "confidence_level": LEVEL, **kwargs}
     with pytest.raises(ValueError, match=message):
         choose_threshold(np.array(confidence), np.array(correct), **params)
+
+
+# --- the pre-registered plan --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [0, 59, 115, 300, 537, 538, 1000, 5000])
+def test_the_scans_share_alpha_and_start_where_promised(n: int) -> None:
+    plan = scan_plan(n, target=TARGET, confidence_level=LEVEL)
+    assert sum(spec.alpha for spec in plan) == pytest.approx(ALPHA)  # Bonferroni: no more
+    if n < 538:  # 2 x 269, where 97.5% observed passes at 0.8 alpha
+        assert [(s.name, s.start) for s in plan] == [("small", 59)]
+    else:
+        assert [(s.name, s.start) for s in plan] == [
+            ("small", 90),
+            ("planned", max(269, -(-n // 10))),
+        ]
+        assert plan[0].alpha == pytest.approx(0.2 * ALPHA)
