@@ -7,8 +7,9 @@ a few-shot head on the reviews; ``--learner`` adds the contrastive labeler) runs
 the real Dagster jobs (``labelgate run`` / ``review import``): label, queue, a simulated
 reviewer answers the queue from the true labels, import, re-label, ... until the review
 budget is spent; then the gate decides what is auto-accepted. The first queue holds the
-random calibration sample (half the budget) and the least confident items; each later round
-adds more least-confident items (active learning).
+random calibration sample (``calibration_size: auto`` within ``review.budget``, or
+``--calibration-share`` of the budget) and the least confident items; each later round adds
+more least-confident items (active learning).
 
 Printed per seed: the realized accuracy of the auto-accepted labels against the truth and the
 automation rate (auto-accepted / all items). The plain recipe, measured in the same run on
@@ -18,6 +19,7 @@ is >= the target, no confidence bound).
 
     python bench/gate_real.py [--configs small24 mid77 full10] [--seeds 0 1 2 3 4]
     python bench/gate_real.py --quick      # small24, one seed: a few minutes
+    python bench/gate_real.py --direct     # the same loop without Dagster: much faster
 
 MiniLM embeddings are kept in ``--cache-dir`` (default ``var/bench_cache``) between runs.
 """
@@ -43,11 +45,13 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
 from bench.configs import CONFIGS, subsample
+from bench.loop_direct import run_direct
 from labelgate.build import embedding_cache_path
 from labelgate.embeddings import CachedEmbedder, EmbeddingCache, MiniLMEncoder
 from labelgate.ids import text_item_id
 from labelgate.project import ACCEPTED_LABELS, ProjectData
-from labelgate.spec import ProjectSpec, parse_project
+from labelgate.review.budget import planned_calibration_size
+from labelgate.spec import GateSpec, ProjectSpec, ReviewSpec, parse_project
 from labelgate.synth import simulate_reviews
 from labelgate.synth.evaluate import realized, truth_by_item
 from labelgate_cli.runner import import_reviews, run_project
@@ -73,11 +77,17 @@ def project_for(
     root: Path,
     seed: int,
     budget: int,
-    share: float,
+    share: float | None,
     rounds: int,
     learner: bool = False,
 ) -> ProjectSpec:
-    calibration = round(share * budget)
+    """The project of one run. ``share`` None: ``calibration_size: auto`` within the budget."""
+    n_items = sum(1 for _ in (root / "inbox" / "items.csv").open(encoding="utf-8")) - 1
+    gate = GateSpec(target_accuracy=TARGET, confidence=0.95)
+    if share is None:
+        calibration = planned_calibration_size(ReviewSpec(budget=budget), n_items, gate)
+    else:
+        calibration = round(share * budget)
     labelers: list[dict[str, object]] = [{"type": "embedding"}]
     if learner:
         labelers.append({"type": "contrastive"})
@@ -89,12 +99,13 @@ def project_for(
             "classes": [{"name": c, "description": c.replace("_", " ")} for c in classes],
             "labelers": labelers,
             "review": {
-                "calibration_size": calibration,
-                "uncertain_size": (budget - calibration) // rounds,
+                "calibration_size": "auto" if share is None else calibration,
+                "budget": budget,
+                "uncertain_size": max(0, budget - calibration) // rounds,
                 "seed": seed,
                 "folder": str(root / f"reviews_s{seed}"),
             },
-            "gate": {"target_accuracy": TARGET, "confidence": 0.95},
+            "gate": gate.model_dump(),
             "storage": str(root / "store"),
         },
         base_dir=root,
@@ -118,6 +129,20 @@ def run_loop(
         import_reviews(spec, [str(answers)], instance=instance, encoder=encoder)
     items = len(data.items(["item_id"]))
     result = realized(data.tables.read(ACCEPTED_LABELS), truth_by_item(truth), items=items)
+    return Outcome(
+        automation=result.automation_rate,
+        accuracy=result.auto_accuracy,
+        reviews=result.human,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def run_loop_direct(
+    spec: ProjectSpec, truth: pd.DataFrame, encoder: MiniLMEncoder, rounds: int
+) -> Outcome:
+    """The same loop on the domain functions, without Dagster (``bench/loop_direct.py``)."""
+    started = time.perf_counter()
+    result = run_direct(spec, truth, encoder, rounds)
     return Outcome(
         automation=result.automation_rate,
         accuracy=result.auto_accuracy,
@@ -165,10 +190,15 @@ def main() -> None:
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument("--budget", type=float, help="share of items reviewed (default: config's)")
-    parser.add_argument("--calibration-share", type=float, default=0.5)
+    parser.add_argument(
+        "--calibration-share", type=float, help="of the budget (default: calibration_size auto)"
+    )
     parser.add_argument("--rounds", type=int, default=6, help="review rounds")
     parser.add_argument("--learner", action="store_true", help="add the contrastive labeler")
     parser.add_argument("--quick", action="store_true", help="small24, seed 0 only")
+    parser.add_argument(
+        "--direct", action="store_true", help="the loop without Dagster (bench/loop_direct.py)"
+    )
     parser.add_argument("--cache-dir", type=Path, default=Path("var/bench_cache"))
     args = parser.parse_args()
     if args.quick:
@@ -182,6 +212,7 @@ def main() -> None:
                    "plain automation", "plain accuracy", "seconds"):  # fmt: skip
         table.add_column(column, justify="right")
     summary: dict[str, list[tuple[Outcome, Outcome]]] = {}
+    direct_encoder: MiniLMEncoder | None = None
     with tempfile.TemporaryDirectory(prefix="labelgate-bench-") as tmp:
         for name in args.configs:
             config = CONFIGS[name]
@@ -202,7 +233,11 @@ def main() -> None:
                         name, classes, root, seed, budget, args.calibration_share, args.rounds,
                         args.learner,
                     )  # fmt: skip
-                    ours = run_loop(spec, truth, instance, args.rounds)
+                    if args.direct:
+                        direct_encoder = direct_encoder or MiniLMEncoder()
+                        ours = run_loop_direct(spec, truth, direct_encoder, args.rounds)
+                    else:
+                        ours = run_loop(spec, truth, instance, args.rounds)
                     if embeddings is None:  # the loop has filled the cache: no re-encoding
                         cache = EmbeddingCache(embedding_cache_path(spec))
                         embedder = CachedEmbedder(MiniLMEncoder(), cache)

@@ -9,7 +9,11 @@ reviews in several cross-fitting settings. Per setting, printed:
 - ``unrev@t``: the labeler's accuracy against the truth on the unreviewed items at or above the
   same t, and the share of unreviewed items that clears it;
 - ``gap``: unrev@t - oof@t (what the evidence under-states), and the automation and realized
-  accuracy of the project's gate on that evidence.
+  accuracy of the project's gate on that evidence;
+- ``half``: the accuracy of the most confident half of the unreviewed items (the comparison
+  of issue 10: evidence on the top half of the calibration sample vs the top half of what
+  would be accepted). A share above 0.5 at t means the labeler is more confident on
+  unreviewed items than the evidence was (a scale gap).
 
     python bench/oof_gap.py [--configs small24 mid77] [--seeds 0 1 2]
 """
@@ -48,6 +52,7 @@ class Row:
     oof_top: float
     unreviewed_top: float
     unreviewed_share: float
+    unreviewed_half: float
     automation: float
     realized: float | None
 
@@ -100,12 +105,16 @@ def measure(config: BenchConfig, seed: int, embedder: CachedEmbedder, top: int) 
         evidence = pd.DataFrame({"confidence": cal_conf, "correct": cal_ok})
         result = gate_on_evidence(evidence, GateSpec())
         accepted = unreviewed[auto_accept_mask(confidence[unreviewed], result)]
+        top_half = unreviewed[np.argsort(-confidence[unreviewed], kind="stable")][
+            : len(unreviewed) // 2
+        ]
         rows.append(
             Row(
                 name,
                 float(cal_ok[order][:m].mean()),
                 float(correct[above].mean()) if len(above) else float("nan"),
                 len(above) / len(unreviewed),
+                float(correct[top_half].mean()),
                 len(accepted) / len(ids),
                 float(correct[accepted].mean()) if len(accepted) else None,
             )
@@ -131,18 +140,24 @@ def main() -> None:
                 print(
                     f"{name} s{seed} {row.setting:28s} oof@t {row.oof_top:.3f} "
                     f"unrev@t {row.unreviewed_top:.3f} (share {row.unreviewed_share:.3f}) "
-                    f"gap {row.unreviewed_top - row.oof_top:+.3f} automation {row.automation:.3f}"
+                    f"gap {row.unreviewed_top - row.oof_top:+.3f} "
+                    f"half {row.unreviewed_half:.3f} automation {row.automation:.3f}"
                     f" realized {row.realized if row.realized is None else round(row.realized, 4)}",
                     flush=True,
                 )
-    print("\nconfig | setting | oof@t | unrev@t | gap | automation | worst realized")
+    print(
+        "\nconfig | setting | oof@t (top half) | unrev@t | share of unreviewed >= t | "
+        "top half of unreviewed | automation | worst realized"
+    )
     for (name, setting), rows in results.items():
         oof = np.mean([r.oof_top for r in rows])
         unrev = np.nanmean([r.unreviewed_top for r in rows])
+        share = np.mean([r.unreviewed_share for r in rows])
+        half = np.mean([r.unreviewed_half for r in rows])
         realized = [r.realized for r in rows if r.realized is not None]
         worst = f"{min(realized):.4f}" if realized else "-"
         print(
-            f"{name} | {setting} | {oof:.3f} | {unrev:.3f} | {unrev - oof:+.3f} | "
+            f"{name} | {setting} | {oof:.3f} | {unrev:.3f} | {share:.3f} | {half:.3f} | "
             f"{np.mean([r.automation for r in rows]):.3f} | {worst}"
         )
 

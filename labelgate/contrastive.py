@@ -30,6 +30,7 @@ class ContrastiveOptions:
     temperature: float = 0.1
     max_length: int = 64
     seed: int = 0
+    train_layers: int | None = None  # top transformer layers trained; None: every weight
 
 
 def class_balanced_batches(
@@ -72,6 +73,30 @@ def supervised_contrastive_loss(z, targets, temperature: float):  # torch tensor
     return -mean_positive[has_positive].mean()
 
 
+def freeze_below(model, train_layers: int | None) -> int:  # a transformers PreTrainedModel
+    """Freeze the embeddings and all but the top ``train_layers`` transformer layers; returns
+    the number of trainable parameters. Backward then stops at the lowest trained layer, which
+    is most of the saving on a CPU."""
+    if train_layers is not None:
+        layers = _transformer_layers(model)
+        keep = {id(p) for layer in layers[len(layers) - train_layers :] for p in layer.parameters()}
+        for name, param in model.named_parameters():
+            param.requires_grad = id(param) in keep or name.startswith("pooler.")
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def _transformer_layers(model) -> list:
+    """The stack of transformer blocks of a BERT-like encoder (``encoder.layer``)."""
+    encoder = getattr(model, "encoder", None)
+    layers = getattr(encoder, "layer", None)
+    if layers is None:
+        raise ValueError(
+            f"train_layers needs a BERT-like encoder with encoder.layer; {type(model).__name__} "
+            "has none (leave train_layers unset to train every weight)"
+        )
+    return list(layers)
+
+
 def finetune_encoder(
     base: Path,
     texts: Sequence[str],
@@ -89,10 +114,12 @@ def finetune_encoder(
     torch.manual_seed(options.seed)
     encoder = MiniLMEncoder(base, device=device, max_length=options.max_length)
     model, tokenizer = encoder.model, encoder.tokenizer
+    freeze_below(model, options.train_layers)
     classes = {c: i for i, c in enumerate(sorted(set(labels)))}
     targets = torch.tensor([classes[label] for label in labels])
     batches = class_balanced_batches(labels, options, np.random.default_rng(options.seed))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=options.learning_rate)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=options.learning_rate)
     total = max(1, len(batches))
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0 - s / total)
     losses: list[float] = []
@@ -113,7 +140,7 @@ def finetune_encoder(
         if loss is None:
             continue
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimizer.step()
         schedule.step()
         optimizer.zero_grad()

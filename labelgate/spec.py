@@ -109,6 +109,8 @@ class ContrastiveLabelerSpec(_Strict):
     contrastive_temperature: Annotated[float, Field(gt=0)] = 0.1
     max_length: Annotated[int, Field(ge=8, le=512)] = 64
     head_c: Annotated[float, Field(gt=0)] = 50.0
+    # Top transformer layers fine-tuned (the rest and the embeddings stay frozen); null: all.
+    train_layers: Annotated[int, Field(ge=1)] | None = 2
 
 
 class HFClassifierLabelerSpec(_Strict):

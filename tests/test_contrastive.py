@@ -55,17 +55,16 @@ def ids_of(texts: Sequence[str]) -> list[str]:
 
 @pytest.fixture(scope="module")
 def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 1-layer, 32-wide random BERT with a word-level vocabulary of the test corpus."""
+    """A 2-layer, 32-wide random BERT with a word-level vocabulary of the test corpus."""
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     folder = tmp_path_factory.mktemp("tiny_bert")
     words = sorted({w for ws in WORDS.values() for w in ws} | set(FILLER))
     words += [f"{tag}{i}" for tag in ("ref", "new") for i in range(40)]
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]
-    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    BertTokenizerFast(vocab_file=str(folder / "vocab.txt")).save_pretrained(folder)
+    BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}).save_pretrained(folder)
     config = BertConfig(
-        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
         intermediate_size=64, max_position_embeddings=64,
     )  # fmt: skip
     BertModel(config).save_pretrained(folder)
@@ -199,6 +198,8 @@ def test_fit_predict_cache_and_new_reviews(tiny_bert: Path, tmp_path: Path,
 
 
 def test_finetuning_moves_the_encoder_and_lowers_the_loss(tiny_bert: Path) -> None:
+    import torch
+
     texts, labels = corpus(8)
     options = ContrastiveOptions(epochs=6, batch_size=12, per_class=4, learning_rate=1e-3)
     before = contrastive.MiniLMEncoder(tiny_bert, device="cpu").encode(texts)
@@ -207,7 +208,23 @@ def test_finetuning_moves_the_encoder_and_lowers_the_loss(tiny_bert: Path) -> No
     )
     after = tuned.encode(texts)
     assert tuned.version == "t" and not np.allclose(before, after, atol=1e-3)
-    assert np.mean(losses[-3:]) < np.mean(losses[:3])
+    assert len(losses) == 6 * 2  # epochs * ceil(24 / 12) steps, each with positive pairs
+    targets = torch.tensor([NAMES.index(label) for label in labels])
+    loss_before = supervised_contrastive_loss(torch.from_numpy(before), targets, 0.1)
+    loss_after = supervised_contrastive_loss(torch.from_numpy(after), targets, 0.1)
+    assert float(loss_after) < float(loss_before) - 0.1  # same-class texts drew together
+
+
+def test_train_layers_freezes_the_embeddings_and_lower_layers(tiny_bert: Path) -> None:
+    texts, labels = corpus(6)
+    base = contrastive.MiniLMEncoder(tiny_bert, device="cpu").model.state_dict()
+    options = ContrastiveOptions(epochs=2, batch_size=12, learning_rate=1e-3, train_layers=1)
+    tuned, _ = contrastive.finetune_encoder(tiny_bert, texts, labels, options, version="t",
+                                            device="cpu")  # fmt: skip
+    after = tuned.model.state_dict()
+    moved = {name for name in base if not np.allclose(base[name].numpy(), after[name].numpy())}
+    assert moved and all(name.startswith("encoder.layer.1.") for name in moved)
+    assert "embeddings.word_embeddings.weight" not in moved
 
 
 def test_project_yaml_builds_a_contrastive_labeler_next_to_the_embedding_one(

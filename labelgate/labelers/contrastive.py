@@ -83,6 +83,7 @@ class ContrastiveLabeler:
             temperature=spec.contrastive_temperature,
             max_length=spec.max_length,
             seed=seed,
+            train_layers=spec.train_layers,
         )
         self._base_version = f"ct-{model_folder_version(Path(self.base))}"
         self.version = f"{self._base_version}-untrained"
