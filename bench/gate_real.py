@@ -25,6 +25,7 @@ MiniLM embeddings are kept in ``--cache-dir`` (default ``var/bench_cache``) betw
 """
 
 import argparse
+import json
 import math
 import os
 import sys
@@ -80,6 +81,7 @@ def project_for(
     share: float | None,
     rounds: int,
     learner: bool = False,
+    embedding: dict[str, object] | None = None,
 ) -> ProjectSpec:
     """The project of one run. ``share`` None: ``calibration_size: auto`` within the budget."""
     n_items = sum(1 for _ in (root / "inbox" / "items.csv").open(encoding="utf-8")) - 1
@@ -88,7 +90,7 @@ def project_for(
         calibration = planned_calibration_size(ReviewSpec(budget=budget), n_items, gate)
     else:
         calibration = round(share * budget)
-    labelers: list[dict[str, object]] = [{"type": "embedding"}]
+    labelers: list[dict[str, object]] = [{"type": "embedding", **(embedding or {})}]
     if learner:
         labelers.append({"type": "contrastive"})
     return parse_project(
@@ -195,6 +197,9 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=6, help="review rounds")
     parser.add_argument("--learner", action="store_true", help="add the contrastive labeler")
+    parser.add_argument(
+        "--embedding", default="{}", help='embedding labeler options as JSON, e.g. {"head_c": 10}'
+    )
     parser.add_argument("--quick", action="store_true", help="small24, seed 0 only")
     parser.add_argument(
         "--direct", action="store_true", help="the loop without Dagster (bench/loop_direct.py)"
@@ -231,7 +236,7 @@ def main() -> None:
                 for seed in args.seeds:
                     spec = project_for(
                         name, classes, root, seed, budget, args.calibration_share, args.rounds,
-                        args.learner,
+                        args.learner, json.loads(args.embedding),
                     )  # fmt: skip
                     if args.direct:
                         direct_encoder = direct_encoder or MiniLMEncoder()
