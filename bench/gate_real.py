@@ -124,10 +124,11 @@ def run_loop(
     data = ProjectData(spec)
     for number in range(rounds + 1):
         run_project(spec, instance=instance, encoder=encoder)
-        if number == rounds:
-            break
+        queue = data.queue_dir / "review_queue.csv"
+        if number == rounds or pd.read_csv(queue, usecols=["item_id"]).empty:
+            break  # the last round, or the budget is spent: the labels above are final
         answers = spec.review.folder / f"answers_{number}.csv"
-        simulate_reviews(data.queue_dir / "review_queue.csv", truth, answers, error_rate=0.0)
+        simulate_reviews(queue, truth, answers, error_rate=0.0)
         import_reviews(spec, [str(answers)], instance=instance, encoder=encoder)
     items = len(data.items(["item_id"]))
     result = realized(data.tables.read(ACCEPTED_LABELS), truth_by_item(truth), items=items)
