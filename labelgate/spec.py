@@ -127,8 +127,8 @@ class HFClassifierLabelerSpec(_Strict):
 LabelerSpec = Annotated[
     RulesLabelerSpec
     | EmbeddingLabelerSpec
-    | ContrastiveLabelerSpec
     | HFClassifierLabelerSpec
+    | ContrastiveLabelerSpec
     | YoloLabelerSpec
     | YoloClsLabelerSpec,
     Field(discriminator="type"),
