@@ -1,17 +1,22 @@
 """Forecasts for the gate: how likely it passes, and how much it accepts, after more reviews.
 
-The model behind every forecast is the current evidence: a logistic recalibration curve,
-P(correct | confidence c) = sigmoid(a + b * logit(c)), fitted to the calibration sample with a
-weak prior centred on a calibrated labeler (a = 0, b = 1) and drawn from its posterior
-(Laplace's approximation), so a few lucky or unlucky items move it a little, not by orders of
-magnitude. A simulated future keeps the reviews already made and adds ``m`` new random
-calibration items whose confidences are drawn from the items not yet reviewed and whose
-correctness is drawn from the curve; the real gate (:mod:`labelgate.gate_scan`) then runs on
+The model behind every forecast is the current evidence, and nothing beyond it. The
+calibration sample is cut into equal-count confidence bins (about ``BIN_ITEMS`` items each);
+each bin's accuracy is drawn from its Beta posterior (Jeffreys prior, so 20 of 20 correct is
+believed about 97.6% accurate, not 100%), and each draw is made non-decreasing in confidence
+(pool adjacent violators), which pools an unlucky bin with its neighbours. It never
+extrapolates above the most confident bin, so a labeler whose best items fall short of the
+target is reported as one that more reviews will not fix. A simulated future keeps the
+reviews already made and adds ``m`` new random calibration items whose confidences are drawn
+from the items not yet reviewed and whose correctness is drawn from their bin's accuracy;
+the real gate (:mod:`labelgate.gate_scan`) then runs on
 the combined sample. Over many such futures:
 
 - the *pass probability* is the share in which some threshold passes;
 - the *expected automation* is the mean share of all items whose confidence clears the
-  simulated threshold among those left unreviewed.
+  simulated threshold among those left unreviewed (reviewed items are human labels, so
+  automation can fall while the share of items with an accepted label rises);
+- the *expected labeled* share adds every reviewed item to that.
 
 Every forecast uses a fixed seed, so the same evidence always gives the same numbers. It
 ignores what active learning adds to the labelers, so it is conservative for a labeler that
@@ -21,11 +26,12 @@ still learns from the reviews.
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit
 
 from labelgate.gate_scan import lowest_passing, run_scans, scan_plan, threshold_grid
 
-PRIOR_SD = 1.0  # prior sd of intercept and slope around a calibrated labeler (0, 1)
+BIN_ITEMS = 20  # calibration items per confidence bin of the accuracy model
+MAX_BINS = 20
+PRIOR = 0.5  # Jeffreys Beta(1/2, 1/2) prior on each bin's accuracy
 PASS_PROBABILITY = 0.5  # "reviews needed": the fewest extra reviews with at least this chance
 # Extra review counts tried for "reviews needed" (a ladder, so the estimate cannot jitter).
 LADDER = (
@@ -42,6 +48,7 @@ class PowerPoint:
     calibration_size: int  # reviews in the calibration sample then
     pass_probability: float  # chance that some threshold passes
     expected_automation: float  # expected share of all items auto-accepted
+    expected_labeled: float  # expected share of all items with an accepted label (auto + human)
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,11 @@ def power_curve(
                 calibration_size=len(setting.confidence) + extra,
                 pass_probability=float(passed.mean()),
                 expected_automation=float(automation.mean()),
+                expected_labeled=min(
+                    1.0,
+                    float(automation.mean())
+                    + (setting.n_items - left + extra) / max(setting.n_items, 1),
+                ),
             )
         )
     return points
@@ -110,7 +122,8 @@ def reviews_needed(
 ) -> int | None:
     """Fewest extra random calibration reviews (from ``LADDER``, at least ``at_least``, at
     most ``items_left``, default the number of unreviewed items) after which the gate passes
-    with probability >= 1/2; None when even that many reviews are not expected to get there.
+    with probability >= 1/2, found by bisection; None when even that many reviews are not
+    expected to get there.
     With ``items_left`` above the population's size, new confidences are drawn with
     replacement (the population then stands for a distribution, not the items left)."""
     setting = _setting(
@@ -122,11 +135,18 @@ def reviews_needed(
         return None
     floor = max(1, at_least)
     candidates = sorted({min(floor, left), *(m for m in LADDER if floor < m < left), left})
-    for extra in candidates:
-        passed, _ = _simulate(setting, extra, sims, seed)
-        if passed.mean() >= PASS_PROBABILITY:
-            return extra
-    return None
+
+    def passes(index: int) -> bool:
+        passed, _ = _simulate(setting, candidates[index], sims, seed)
+        return bool(passed.mean() >= PASS_PROBABILITY)
+
+    if not passes(len(candidates) - 1):
+        return None
+    low, high = 0, len(candidates) - 1  # bisection: more reviews pass at least as often
+    while low < high:
+        middle = (low + high) // 2
+        low, high = (low, middle) if passes(middle) else (middle + 1, high)
+    return candidates[high]
 
 
 def _setting(
@@ -152,32 +172,31 @@ def _setting(
     )
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
-    q = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(q / (1 - q))
+def _curve_draws(
+    setting: _Setting, sims: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Inner bin edges (ascending) and (sims, bins) posterior draws of each bin's accuracy,
+    each draw made non-decreasing in confidence (pool-adjacent-violators, weighted by size)."""
+    conf, ok = setting.confidence, setting.correct
+    bins = int(np.clip(len(conf) // BIN_ITEMS, 1, MAX_BINS))
+    chunks = np.array_split(np.argsort(conf, kind="stable"), bins)
+    edges = np.array([conf[chunk[0]] for chunk in chunks[1:]])
+    k = np.array([ok[chunk].sum() for chunk in chunks], dtype=float)
+    size = np.array([len(chunk) for chunk in chunks], dtype=float)
+    draws = rng.beta(k + PRIOR, size - k + PRIOR, size=(sims, bins))
+    return edges, np.array([_non_decreasing(row, size) for row in draws])
 
 
-def _curve_draws(setting: _Setting, sims: int, rng: np.random.Generator) -> np.ndarray:
-    """(sims, 2) draws of (intercept, slope) of P(correct) = sigmoid(a + b * logit(conf)).
-
-    The posterior is Laplace's normal approximation around the maximum a posteriori fit,
-    with a normal prior centred on a calibrated labeler (a = 0, b = 1, sd ``PRIOR_SD``)."""
-    x = np.column_stack([np.ones(len(setting.confidence)), _logit(setting.confidence)])
-    y = setting.correct.astype(float)
-    prior_mean = np.array([0.0, 1.0])
-    prior_precision = np.eye(2) / PRIOR_SD**2
-    beta = prior_mean.copy()
-    for _ in range(50):  # Newton steps on the log posterior (concave)
-        p = expit(x @ beta)
-        gradient = x.T @ (y - p) - prior_precision @ (beta - prior_mean)
-        hessian = (x * (p * (1 - p))[:, None]).T @ x + prior_precision
-        step = np.linalg.solve(hessian, gradient)
-        beta = beta + step
-        if np.abs(step).max() < 1e-8:
-            break
-    p = expit(x @ beta)
-    hessian = (x * (p * (1 - p))[:, None]).T @ x + prior_precision
-    return rng.multivariate_normal(beta, np.linalg.inv(hessian), size=sims)
+def _non_decreasing(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weighted least-squares non-decreasing fit (pool adjacent violators)."""
+    blocks: list[list[float]] = []  # [mean, weight, count]
+    for value, weight in zip(values, weights, strict=True):
+        blocks.append([float(value), float(weight), 1])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            mean2, w2, c2 = blocks.pop()
+            mean1, w1, c1 = blocks.pop()
+            blocks.append([(mean1 * w1 + mean2 * w2) / (w1 + w2), w1 + w2, c1 + c2])
+    return np.repeat([b[0] for b in blocks], [int(b[2]) for b in blocks])
 
 
 def _simulate(setting: _Setting, extra: int, sims: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -189,7 +208,10 @@ def _simulate(setting: _Setting, extra: int, sims: int, seed: int) -> tuple[np.n
     automation = np.zeros(sims)
     if n_obs + extra == 0 or setting.n_items == 0:
         return passed, automation
-    draws = _curve_draws(setting, sims, rng)
+    if n_obs:
+        edges, draws = _curve_draws(setting, sims, rng)
+    else:  # no evidence yet: a coin toss
+        edges, draws = np.array([]), np.full((sims, 1), 0.5)
     plan = scan_plan(
         n_obs + extra,
         target=setting.target,
@@ -202,7 +224,7 @@ def _simulate(setting: _Setting, extra: int, sims: int, seed: int) -> tuple[np.n
         if extra:
             picked = rng.choice(len(pop), size=extra, replace=extra > len(pop))
             new_conf = pop[picked]
-            p_ok = expit(draws[s, 0] + draws[s, 1] * _logit(new_conf))
+            p_ok = draws[s, np.searchsorted(edges, new_conf, side="right")]
             new_ok = rng.random(extra) < p_ok
             conf = np.concatenate([setting.confidence, new_conf])
             ok = np.concatenate([setting.correct, new_ok])

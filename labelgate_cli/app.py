@@ -114,7 +114,8 @@ def power_rows(status: ProjectStatus) -> list[tuple[str, str]]:
         rows.append(
             (
                 f"expected automation after +{point.extra_reviews} calibration reviews",
-                f"{point.expected_automation:.1%} (gate passes in {point.pass_probability:.0%})",
+                f"{point.expected_automation:.1%} auto, {point.expected_labeled:.1%} labeled "
+                f"(gate passes in {point.pass_probability:.0%})",
             )
         )
     return rows

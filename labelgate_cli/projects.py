@@ -5,11 +5,20 @@ from pathlib import Path
 import typer
 
 from labelgate.errors import LabelgateError
+from labelgate.review.budget import calibration_warnings
 from labelgate.spec import ProjectSpec, load_project
 from pipelines.definitions import project_files
 
 
 def resolve_project(argument: str) -> ProjectSpec:
+    """The project, after printing (to stderr) any warning about its review plan."""
+    spec = _find_project(argument)
+    for warning in calibration_warnings(spec.review, spec.gate):
+        typer.echo(f"warning: {warning}", err=True)
+    return spec
+
+
+def _find_project(argument: str) -> ProjectSpec:
     path = Path(argument)
     if path.suffix in {".yaml", ".yml"} or path.exists():
         return load_project(path)

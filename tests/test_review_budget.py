@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from labelgate.gate import GateResult, choose_threshold
 from labelgate.gate_power import power_curve
@@ -184,7 +185,9 @@ def test_the_power_curve_rises_with_reviews_and_is_repeatable() -> None:
     assert curve == power_curve(conf[:80], ok[:80], population_confidence=conf[80:], **args)
     assert curve[-1].expected_automation > curve[0].expected_automation > 0
     assert curve[-1].pass_probability >= curve[0].pass_probability
-    assert all(0 <= p.expected_automation <= 1 for p in curve)
+    assert all(0 <= p.expected_automation <= p.expected_labeled <= 1 for p in curve)
+    # Reviewed items count as labeled: 80 + extra reviewed of 2,000 items, plus the auto part.
+    assert curve[0].expected_labeled == pytest.approx(curve[0].expected_automation + 180 / 2_000)
     # Evidence that the labeler is mostly wrong: reviewing more will not pay.
     bad = power_curve(
         conf[:80], ok[:80] & (np.arange(80) % 3 == 0), population_confidence=conf[80:], **args
@@ -210,5 +213,38 @@ def test_status_shows_the_power_curve_and_warnings() -> None:
     rows = dict(zip(table.columns[0]._cells, table.columns[1]._cells, strict=True))
     assert rows["planned calibration sample"] == "118"
     row = rows["expected automation after +250 calibration reviews"]
-    assert f"{curve[1].expected_automation:.1%}" in row and "gate passes in" in row
+    assert f"{curve[1].expected_automation:.1%} auto" in row and "gate passes in" in row
+    assert f"{curve[1].expected_labeled:.1%} labeled" in row
     assert "warning: calibration is low" in str(table.caption)
+
+
+def test_loading_a_project_with_too_small_a_calibration_sample_warns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from labelgate_cli.projects import resolve_project
+
+    def written(calibration_size: int | str) -> str:
+        spec = _project(tmp_path, calibration_size=calibration_size)
+        path = tmp_path / "project.yaml"
+        data = spec.model_dump(mode="json", exclude_none=True)
+        path.write_text(yaml.safe_dump(data), encoding="utf-8")
+        return str(path)
+
+    assert resolve_project(written(30)).review.calibration_size == 30
+    assert "warning: review.calibration_size is 30, below the 59" in capsys.readouterr().err
+    resolve_project(written("auto"))
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_a_labeler_whose_best_items_miss_the_target_is_not_sent_for_more_reviews() -> None:
+    """At most 90% right even at full confidence: no number of reviews gets it through, and
+    the forecast says so instead of extrapolating its curve above the evidence."""
+    rng = np.random.default_rng(0)
+    conf = rng.beta(5, 2, 5_000)
+    ok = rng.random(5_000) < 0.9 * conf
+    result = choose_threshold(
+        conf[:538], ok[:538], target=0.95, confidence_level=0.95, population_confidence=conf[538:]
+    )
+    assert result.threshold is None
+    assert result.reviews_needed == 5_000 - 538
+    assert "improve the labelers" in result.reason
