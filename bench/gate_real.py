@@ -1,12 +1,15 @@
 """The whole labeling loop on real data, against a plain recipe, over several seeds.
 
-For each data set in ``../shared/data`` (sms_spam, banking77) and each seed, a labelgate
-project (one embedding labeler: zero-shot, then a few-shot head on the reviews) runs through
+For each configuration (``bench/configs.py``: sms_spam and banking77 at a 20% budget; banking77
+subsampled to ~1,200 items over 24 intents and to ~3,000 items over all 77 at 20%; the full
+banking77 at 10%) and each seed, a labelgate project (one embedding labeler: zero-shot, then
+a few-shot head on the reviews; ``--learner`` adds the contrastive labeler) runs through
 the real Dagster jobs (``labelgate run`` / ``review import``): label, queue, a simulated
 reviewer answers the queue from the true labels, import, re-label, ... until the review
-budget (20% of the items) is spent; then the gate decides what is auto-accepted. The first
-queue holds the random calibration sample (half the budget) and the least confident items;
-each later round adds more least-confident items (active learning).
+budget is spent; then the gate decides what is auto-accepted. The first queue holds the
+random calibration sample (``calibration_size: auto`` within ``review.budget``, or
+``--calibration-share`` of the budget) and the least confident items; each later round adds
+more least-confident items (active learning).
 
 Printed per seed: the realized accuracy of the auto-accepted labels against the truth and the
 automation rate (auto-accepted / all items). The plain recipe, measured in the same run on
@@ -14,10 +17,15 @@ the same embeddings: logistic regression on a uniform random 20% of the items, t
 picked naively (the lowest confidence whose accuracy on a 20% holdout of the reviewed items
 is >= the target, no confidence bound).
 
-    python bench/gate_real.py [--datasets sms_spam banking77] [--seeds 0 1 2 3 4]
+    python bench/gate_real.py [--configs small24 mid77 full10] [--seeds 0 1 2 3 4]
+    python bench/gate_real.py --quick      # small24, one seed: a few minutes
+    python bench/gate_real.py --direct     # the same loop without Dagster: much faster
+
+MiniLM embeddings are kept in ``--cache-dir`` (default ``var/bench_cache``) between runs.
 """
 
 import argparse
+import json
 import math
 import os
 import sys
@@ -37,18 +45,21 @@ from rich.table import Table
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
+from bench.configs import CONFIGS, subsample
+from bench.loop_direct import run_direct
 from labelgate.build import embedding_cache_path
 from labelgate.embeddings import CachedEmbedder, EmbeddingCache, MiniLMEncoder
 from labelgate.ids import text_item_id
 from labelgate.project import ACCEPTED_LABELS, ProjectData
-from labelgate.spec import ProjectSpec, parse_project
+from labelgate.review.budget import planned_calibration_size
+from labelgate.spec import GateSpec, ProjectSpec, ReviewSpec, parse_project
 from labelgate.synth import simulate_reviews
 from labelgate.synth.evaluate import realized, truth_by_item
-from labelgate.text import normalize_text
 from labelgate_cli.runner import import_reviews, run_project
 from resources.encoder import TextEncoderResource
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+QUICK = {"configs": ["small24"], "seeds": [0]}
 TARGET = 0.95
 console = Console(width=150)
 
@@ -61,41 +72,42 @@ class Outcome:
     seconds: float
 
 
-def load(name: str) -> pd.DataFrame:
-    """``text``, ``true_label`` of a data set, exact duplicates (after normalization) dropped."""
-    if name == "sms_spam":
-        frame = pd.read_csv(
-            DATA / "sms_spam" / "SMSSpamCollection", sep="\t", dtype=str, quoting=3
-        ).rename(columns={"SMS": "text", "Label": "true_label"})
-    elif name == "banking77":
-        frame = pd.read_csv(DATA / "banking77" / "train.csv", dtype=str).rename(
-            columns={"category": "true_label"}
-        )
-    else:
-        raise SystemExit(f"unknown data set {name!r}")
-    frame["text"] = frame["text"].map(normalize_text)
-    frame = frame[frame["text"] != ""]
-    return frame.drop_duplicates("text").reset_index(drop=True)[["text", "true_label"]]
-
-
 def project_for(
-    name: str, classes: list[str], root: Path, seed: int, budget: int, share: float, rounds: int
+    name: str,
+    classes: list[str],
+    root: Path,
+    seed: int,
+    budget: int,
+    share: float | None,
+    rounds: int,
+    learner: bool = False,
+    embedding: dict[str, object] | None = None,
 ) -> ProjectSpec:
-    calibration = round(share * budget)
+    """The project of one run. ``share`` None: ``calibration_size: auto`` within the budget."""
+    n_items = sum(1 for _ in (root / "inbox" / "items.csv").open(encoding="utf-8")) - 1
+    gate = GateSpec(target_accuracy=TARGET, confidence=0.95)
+    if share is None:
+        calibration = planned_calibration_size(ReviewSpec(budget=budget), n_items, gate)
+    else:
+        calibration = round(share * budget)
+    labelers: list[dict[str, object]] = [{"type": "embedding", **(embedding or {})}]
+    if learner:
+        labelers.append({"type": "contrastive"})
     return parse_project(
         {
             "name": f"{name}_s{seed}",
             "modality": "text",
             "source": {"path": str(root / "inbox")},
             "classes": [{"name": c, "description": c.replace("_", " ")} for c in classes],
-            "labelers": [{"type": "embedding"}],
+            "labelers": labelers,
             "review": {
-                "calibration_size": calibration,
-                "uncertain_size": (budget - calibration) // rounds,
+                "calibration_size": "auto" if share is None else calibration,
+                "budget": budget,
+                "uncertain_size": max(0, budget - calibration) // rounds,
                 "seed": seed,
                 "folder": str(root / f"reviews_s{seed}"),
             },
-            "gate": {"target_accuracy": TARGET, "confidence": 0.95},
+            "gate": gate.model_dump(),
             "storage": str(root / "store"),
         },
         base_dir=root,
@@ -112,13 +124,28 @@ def run_loop(
     data = ProjectData(spec)
     for number in range(rounds + 1):
         run_project(spec, instance=instance, encoder=encoder)
-        if number == rounds:
-            break
+        queue = data.queue_dir / "review_queue.csv"
+        if number == rounds or pd.read_csv(queue, usecols=["item_id"]).empty:
+            break  # the last round, or the budget is spent: the labels above are final
         answers = spec.review.folder / f"answers_{number}.csv"
-        simulate_reviews(data.queue_dir / "review_queue.csv", truth, answers, error_rate=0.0)
+        simulate_reviews(queue, truth, answers, error_rate=0.0)
         import_reviews(spec, [str(answers)], instance=instance, encoder=encoder)
     items = len(data.items(["item_id"]))
     result = realized(data.tables.read(ACCEPTED_LABELS), truth_by_item(truth), items=items)
+    return Outcome(
+        automation=result.automation_rate,
+        accuracy=result.auto_accuracy,
+        reviews=result.human,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def run_loop_direct(
+    spec: ProjectSpec, truth: pd.DataFrame, encoder: MiniLMEncoder, rounds: int
+) -> Outcome:
+    """The same loop on the domain functions, without Dagster (``bench/loop_direct.py``)."""
+    started = time.perf_counter()
+    result = run_direct(spec, truth, encoder, rounds)
     return Outcome(
         automation=result.automation_rate,
         accuracy=result.auto_accuracy,
@@ -163,37 +190,60 @@ def plain_recipe(x: np.ndarray, y: np.ndarray, seed: int, budget: int) -> Outcom
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--datasets", nargs="+", default=["sms_spam", "banking77"])
+    parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
-    parser.add_argument("--budget", type=float, default=0.20, help="share of items reviewed")
-    parser.add_argument("--calibration-share", type=float, default=0.5)
+    parser.add_argument("--budget", type=float, help="share of items reviewed (default: config's)")
+    parser.add_argument(
+        "--calibration-share", type=float, help="of the budget (default: calibration_size auto)"
+    )
     parser.add_argument("--rounds", type=int, default=6, help="review rounds")
+    parser.add_argument("--learner", action="store_true", help="add the contrastive labeler")
+    parser.add_argument(
+        "--embedding", default="{}", help='embedding labeler options as JSON, e.g. {"head_c": 10}'
+    )
+    parser.add_argument("--quick", action="store_true", help="small24, seed 0 only")
+    parser.add_argument(
+        "--direct", action="store_true", help="the loop without Dagster (bench/loop_direct.py)"
+    )
+    parser.add_argument("--cache-dir", type=Path, default=Path("var/bench_cache"))
     args = parser.parse_args()
+    if args.quick:
+        args.configs, args.seeds = QUICK["configs"], QUICK["seeds"]
     if not DATA.is_dir():
         raise SystemExit(f"real data not found at {DATA}")
+    args.cache_dir.mkdir(parents=True, exist_ok=True)
 
     table = Table(title=f"gate on real data · target {TARGET:.0%} at 95% confidence")
-    for column in ("data set", "seed", "reviews", "labelgate automation", "labelgate accuracy",
+    for column in ("config", "seed", "reviews", "labelgate automation", "labelgate accuracy",
                    "plain automation", "plain accuracy", "seconds"):  # fmt: skip
         table.add_column(column, justify="right")
     summary: dict[str, list[tuple[Outcome, Outcome]]] = {}
+    direct_encoder: MiniLMEncoder | None = None
     with tempfile.TemporaryDirectory(prefix="labelgate-bench-") as tmp:
-        for name in args.datasets:
-            truth = load(name)
+        for name in args.configs:
+            config = CONFIGS[name]
+            truth = subsample(config)
             classes = sorted(truth["true_label"].unique())
             root = Path(tmp) / name
             (root / "inbox").mkdir(parents=True)
+            (root / "store").mkdir()
+            (root / "store" / "_cache").symlink_to(args.cache_dir.resolve())
             truth[["text"]].to_csv(root / "inbox" / "items.csv", index=False)
-            budget = round(args.budget * len(truth))
+            budget = round((args.budget or config.budget) * len(truth))
             console.print(f"[bold]{name}[/]: {len(truth)} items, {len(classes)} classes, "
                           f"{budget} reviews per seed")  # fmt: skip
             embeddings: np.ndarray | None = None
             with dg.instance_for_test() as instance:
                 for seed in args.seeds:
                     spec = project_for(
-                        name, classes, root, seed, budget, args.calibration_share, args.rounds
-                    )
-                    ours = run_loop(spec, truth, instance, args.rounds)
+                        name, classes, root, seed, budget, args.calibration_share, args.rounds,
+                        args.learner, json.loads(args.embedding),
+                    )  # fmt: skip
+                    if args.direct:
+                        direct_encoder = direct_encoder or MiniLMEncoder()
+                        ours = run_loop_direct(spec, truth, direct_encoder, args.rounds)
+                    else:
+                        ours = run_loop(spec, truth, instance, args.rounds)
                     if embeddings is None:  # the loop has filled the cache: no re-encoding
                         cache = EmbeddingCache(embedding_cache_path(spec))
                         embedder = CachedEmbedder(MiniLMEncoder(), cache)
@@ -220,6 +270,23 @@ def main() -> None:
             f"automation {plain_mean:.3f}, worst accuracy {_fmt(_worst(plain))}; "
             f"automation ratio labelgate/plain {ours_mean / max(plain_mean, 1e-9):.2f}"
         )
+    console.print(_markdown(summary, args.seeds), markup=False, highlight=False)
+
+
+def _markdown(summary: dict[str, list[tuple[Outcome, Outcome]]], seeds: list[int]) -> str:
+    """The table for docs/BENCHMARKS.md."""
+    lines = [
+        "| config | seed | reviews | labelgate automation | labelgate accuracy "
+        "| plain automation | plain accuracy |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, pairs in summary.items():
+        for seed, (ours, plain) in zip(seeds, pairs, strict=False):
+            lines.append(
+                f"| {name} | {seed} | {ours.reviews} | {ours.automation:.3f} | "
+                f"{_fmt(ours.accuracy)} | {plain.automation:.3f} | {_fmt(plain.accuracy)} |"
+            )
+    return "\n".join(lines)
 
 
 def _worst(outcomes: list[Outcome]) -> float | None:

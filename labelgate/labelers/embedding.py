@@ -1,8 +1,16 @@
 """Embedding labeler: zero-shot by similarity to class descriptions, few-shot once reviews exist.
 
 Few-shot is a multinomial logistic-regression head on the same (cached) embeddings, trained on
-the human-reviewed items. Reviewed items themselves get out-of-fold predictions (K-fold), so the
-gate calibrates on predictions of a model that never saw the item's label.
+the human-reviewed items. Reviewed items themselves get cross-fitted out-of-fold predictions
+(stratified K-fold), so the gate calibrates on predictions of a model that never saw the
+item's label.
+
+Items nobody reviewed are scored, by default, by the mean of the K fold heads
+(``predict_with: fold_mean``), not by one head refit on every review: the gate's threshold is
+chosen on fold-head confidences, and the mean of the same fold heads is on that scale (a
+refit head on all reviews is more confident than the evidence it is judged by). More folds
+(``oof_folds``, default 10) make each fold head train on 90% of the reviews instead of 80%, so
+the evidence judges nearly the model whose labels are accepted.
 """
 
 import hashlib
@@ -14,15 +22,13 @@ from pathlib import Path
 import joblib
 import numpy as np
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import KFold
 from threadpoolctl import threadpool_limits
 
+from labelgate.crossfit import cross_fit_folds
 from labelgate.embeddings import CachedEmbedder
 from labelgate.labelers.base import LabelerOutput
 from labelgate.spec import ClassSpec, EmbeddingLabelerSpec
 from labelgate.storage import atomic_path
-
-OOF_FOLDS = 5
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -67,6 +73,7 @@ class EmbeddingLabeler:
         self._base_version = f"{embedder.encoder.version}-zs-{_short_hash(zero_shot_config)}"
         self.version = self._base_version
         self.head: LogisticRegression | None = None
+        self.fold_heads: list[LogisticRegression] = []
         self.oof: dict[str, np.ndarray] = {}
         self.status = FewShotStatus(False, "no reviews yet", 0, {})
 
@@ -90,36 +97,49 @@ class EmbeddingLabeler:
             reason = "few-shot disabled in the project file"
         elif len(labels) < self.spec.min_reviews:
             reason = f"{len(labels)} reviews, fewer than min_reviews={self.spec.min_reviews}"
-        elif short:
+        elif short and self.spec.wait_for_every_class:
             reason = f"classes with fewer than {self.spec.min_reviews_per_class} reviews: {short}"
+        elif len(counts) - len(short) < 2:
+            reason = (
+                f"fewer than 2 classes with {self.spec.min_reviews_per_class} reviews or more; "
+                f"short: {short}"
+            )
         else:
             reason = ""
         if reason:
             self.status = FewShotStatus(False, reason, len(labels), counts)
             return
         reviews_hash = _short_hash(
-            [sorted(zip(item_ids, labels, strict=True)), self.seed, OOF_FOLDS]
+            [sorted(zip(item_ids, labels, strict=True)), self.seed, self.spec.oof_folds]
         )
         weights = self.spec.head_class_weight or "none"
-        version = f"{self._base_version}-fs-{reviews_hash}-c{self.spec.head_c:g}-{weights}"
+        version = (
+            f"{self._base_version}-fs-{reviews_hash}-c{self.spec.head_c:g}-{weights}"
+            f"-k{self.spec.oof_folds}-{self.spec.predict_with}"
+        )
         cached = self._cache_path(version)
         if cached is not None and cached.is_file():
-            self.head, self.oof = joblib.load(cached)
+            self.head, self.fold_heads, self.oof = joblib.load(cached)
         else:
-            self.head, self.oof = self._train(item_ids, texts, labels)
+            self.head, self.fold_heads, self.oof = self._train(item_ids, texts, labels)
             if cached is not None:
                 with atomic_path(cached) as tmp:
-                    joblib.dump((self.head, self.oof), tmp)
+                    joblib.dump((self.head, self.fold_heads, self.oof), tmp)
         self.version = version
-        self.status = FewShotStatus(True, "trained on reviewed items", len(labels), counts)
+        trained = "trained on reviewed items"
+        if short:  # the head learns them from what reviews there are, or never predicts them
+            trained += (
+                f"; classes with fewer than {self.spec.min_reviews_per_class} reviews: {short}"
+            )
+        self.status = FewShotStatus(True, trained, len(labels), counts)
 
     def _cache_path(self, version: str) -> Path | None:
         return None if self.model_dir is None else self.model_dir / f"{version}.joblib"
 
     def _train(
         self, item_ids: Sequence[str], texts: Sequence[str], labels: Sequence[str]
-    ) -> tuple[LogisticRegression, dict[str, np.ndarray]]:
-        """The head on all reviews, and out-of-fold probabilities for each reviewed item.
+    ) -> tuple[LogisticRegression, list[LogisticRegression], dict[str, np.ndarray]]:
+        """The head on all reviews, the fold heads, and out-of-fold probabilities per review.
 
         BLAS runs single-threaded here: lbfgs on a few thousand rows is dominated by thread
         hand-offs otherwise (about 10x slower on two cores).
@@ -130,23 +150,34 @@ class EmbeddingLabeler:
 
     def _fit_heads(
         self, item_ids: Sequence[str], x: np.ndarray, y: np.ndarray
-    ) -> tuple[LogisticRegression, dict[str, np.ndarray]]:
+    ) -> tuple[LogisticRegression, list[LogisticRegression], dict[str, np.ndarray]]:
         oof = np.zeros((len(y), len(self.class_names)))
-        folds = KFold(min(OOF_FOLDS, len(y)), shuffle=True, random_state=self.seed)
-        for train, test in folds.split(x):
+        fold_heads = []
+        for train, test in cross_fit_folds(y, self.spec.oof_folds, seed=self.seed):
             seen = np.unique(y[train])
             if len(seen) < 2:  # a rare class's only reviews fell in the test fold
                 oof[test, self.class_names.index(str(seen[0]))] = 1.0
                 continue
             head = self._new_head().fit(x[train], y[train])
             oof[test] = self._expand(head, head.predict_proba(x[test]))
-        return self._new_head().fit(x, y), dict(zip(item_ids, oof, strict=True))
+            fold_heads.append(head)
+        final = self._new_head().fit(x, y)
+        return final, fold_heads, dict(zip(item_ids, oof, strict=True))
+
+    def _unreviewed_probs(self, vectors: np.ndarray) -> np.ndarray:
+        """Probabilities for items no fold held out: the fold heads' mean, or the refit head."""
+        if self.spec.predict_with == "fold_mean" and self.fold_heads:
+            with threadpool_limits(limits=1, user_api="blas"):
+                total = sum(self._expand(h, h.predict_proba(vectors)) for h in self.fold_heads)
+            return total / len(self.fold_heads)
+        assert self.head is not None
+        return self._expand(self.head, self.head.predict_proba(vectors))
 
     def predict_embeddings(self, item_ids: Sequence[str], vectors: np.ndarray) -> LabelerOutput:
         if self.head is None:
             probs = softmax(vectors @ self.class_vectors.T / self.spec.temperature)
             return LabelerOutput(self.name, self.version, probs)
-        probs = self._expand(self.head, self.head.predict_proba(vectors))
+        probs = self._unreviewed_probs(vectors)
         out_of_fold = np.zeros(len(item_ids), dtype=bool)
         for row, item_id in enumerate(item_ids):
             if item_id in self.oof:
