@@ -41,7 +41,7 @@ def build_review_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
         ins={
             "auto_labels": dg.AssetIn(key=project.key(AUTO_LABELS), metadata=AUTO_LABELS_NO_PROBS),
             "raw_items": dg.AssetIn(
-                key=project.key(RAW_ITEMS), metadata={"columns": ["item_id", "text"]}
+                key=project.key(RAW_ITEMS), metadata={"columns": ["item_id", "text", "source_id"]}
             ),
             "reviewed_labels": dg.AssetIn(key=project.key(REVIEWED_LABELS)),
         },

@@ -77,7 +77,7 @@ def test_reviews_the_project_file_and_the_encoder_relabel_every_batch(
 
     queue = pd.read_csv(ProjectData(project).queue_dir / "review_queue.csv")
     answers = tmp_path / "answers.csv"
-    queue.head(5).assign(label=queue["predicted_label"], reviewer="ann")[
+    queue.head(5).assign(label=queue["predicted_label"], reviewer="alice")[
         ["item_id", "label", "reviewer"]
     ].to_csv(answers, index=False)
     import_reviews(project, [str(answers)], instance=instance, encoder=hashing_encoder)
