@@ -6,12 +6,7 @@ from typing import Literal
 import dagster as dg
 
 from assets.common import ProjectAssets
-from assets.label_sets import LABEL_EXPORT, LABEL_SET
-from labelgate.governance.metadata import (
-    LABEL_SET_VERSION_KEY,
-    LEDGER_HEAD_KEY,
-    governance_metadata,
-)
+from assets.label_sets import LABEL_EXPORT, LABEL_SET, release_metadata
 from labelgate.images.release import release_image_label_set
 
 
@@ -44,15 +39,6 @@ def build_image_release_asset(project: ProjectAssets) -> dg.AssetsDefinition:
             out_dir=None if config.out_dir is None else Path(config.out_dir),
             run_id=context.run_id,
         )
-        assert result.label_set is not None
-        return dg.MaterializeResult(
-            metadata={
-                LEDGER_HEAD_KEY: governance_metadata(spec)[LEDGER_HEAD_KEY],
-                LABEL_SET_VERSION_KEY: result.label_set.version,
-                "dagster/row_count": result.rows,
-                "path": dg.MetadataValue.path(str(result.path)),
-                "format": config.format,
-            }
-        )
+        return dg.MaterializeResult(metadata=release_metadata(spec, result, config.format))
 
     return label_export

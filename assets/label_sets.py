@@ -2,13 +2,13 @@
 release of the latest approved label set, PII-gated)."""
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import dagster as dg
 import pandas as pd
 
 from assets.common import AUTO_LABELS_NO_PROBS, ProjectAssets, counts_table
-from labelgate.governance.export import release_label_set
+from labelgate.governance.export import ExportResult, release_label_set
 from labelgate.governance.metadata import (
     LABEL_SET_VERSION_KEY,
     LEDGER_HEAD_KEY,
@@ -134,14 +134,9 @@ def build_label_set_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
             out_dir=None if config.out_dir is None else Path(config.out_dir),
             run_id=context.run_id,
         )
-        assert result.label_set is not None
         return dg.MaterializeResult(
             metadata={
-                LEDGER_HEAD_KEY: governance_metadata(spec)[LEDGER_HEAD_KEY],
-                LABEL_SET_VERSION_KEY: result.label_set.version,
-                "dagster/row_count": result.rows,
-                "path": dg.MetadataValue.path(str(result.path)),
-                "format": config.format,
+                **release_metadata(spec, result, config.format),
                 "pii_policy": spec.governance.pii,
                 "redactions": dg.MetadataValue.json(result.redactions.as_dict()),
                 "texts_redacted": result.redactions.texts,
@@ -149,3 +144,16 @@ def build_label_set_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
         )
 
     return [label_set, label_export]
+
+
+def release_metadata(spec: ProjectSpec, result: ExportResult, fmt: str) -> dict[str, Any]:
+    """What every release materialization records: the ledger head, the released version,
+    rows, the file and its format."""
+    assert result.label_set is not None
+    return {
+        LEDGER_HEAD_KEY: governance_metadata(spec)[LEDGER_HEAD_KEY],
+        LABEL_SET_VERSION_KEY: result.label_set.version,
+        "dagster/row_count": result.rows,
+        "path": dg.MetadataValue.path(str(result.path)),
+        "format": fmt,
+    }

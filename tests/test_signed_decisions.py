@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from labelgate.governance.approval import ApprovalRefused, decide, sign_decision
@@ -22,12 +21,12 @@ from labelgate.governance.verify import verify_project
 from labelgate.identities import IdentityError, load_identities_file
 from labelgate.label_sets import LabelSetStore, publish_label_set
 from labelgate.ledger import Ledger
-from labelgate.ledger import schema as ledger_schema
 from labelgate.ledger.events import APPROVAL_REFUSED, LABEL_SET_APPROVED
-from labelgate.ledger.hashing import canonical_json, row_hash
+from labelgate.ledger.hashing import canonical_json
 from labelgate.spec import ProjectSpec
 from labelgate_cli.app import app
 from tests.conftest import ProjectFactory
+from tests.ledger_tamper import rewrite_and_rehash
 from tests.signing_keys import DEMO_KEYS, demo_key
 from tests.test_label_sets import IDENTITIES, LABELS, accepted
 
@@ -100,47 +99,6 @@ def test_identity_without_a_key_cannot_decide(make_project: ProjectFactory, tmp_
         load_identities_file(ids)
 
 
-def _rewrite_row(spec: ProjectSpec, seq: int, payload: dict) -> None:
-    """Edit one row's payload and rebuild every hash after it, as an attacker with write
-    access to the database would: the chain alone then verifies."""
-    ledger = Ledger.for_project(spec)
-    table = ledger_schema.events
-    with ledger.engine.begin() as connection:
-        rows = connection.execute(
-            sa.select(table).where(table.c.project == spec.name).order_by(table.c.seq)
-        ).all()
-        prev = ""
-        for row in rows:
-            text = row.payload
-            if row.seq == seq:
-                text = canonical_json(payload)
-            if row.seq >= seq:
-                digest = row_hash(
-                    project=row.project,
-                    seq=row.seq,
-                    at=row.at,
-                    event=row.event,
-                    item_id=row.item_id,
-                    run_id=row.run_id,
-                    actor=row.actor,
-                    payload=text,
-                    prev_hash=prev,
-                )
-                connection.execute(
-                    table.update()
-                    .where(table.c.project == spec.name, table.c.seq == row.seq)
-                    .values(payload=text, prev_hash=prev, hash=digest)
-                )
-                prev = digest
-            else:
-                prev = row.hash
-        connection.execute(
-            ledger_schema.heads.update()
-            .where(ledger_schema.heads.c.project == spec.name)
-            .values(hash=prev)
-        )
-
-
 @pytest.mark.parametrize(
     ("edit", "finding"),
     [
@@ -171,7 +129,7 @@ def test_verify_flags_a_tampered_decision_row(spec: ProjectSpec, edit: dict, fin
         }
     payload.update(edit)
     payload = {k: v for k, v in payload.items() if v is not None}
-    _rewrite_row(spec, row.seq, payload)
+    rewrite_and_rehash(Ledger.for_project(spec), row.seq, payload=canonical_json(payload))
     assert Ledger.for_project(spec).verify().ok  # the chain was rebuilt to match
     result = verify_project(spec)
     assert not result.ok

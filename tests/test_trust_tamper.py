@@ -33,11 +33,11 @@ from labelgate.ledger.events import (
     LABEL_SET_CREATED,
     REVIEW_DECISION,
 )
-from labelgate.ledger.hashing import row_hash
 from labelgate.project import RAW_ITEMS, ProjectData
 from labelgate.spec import ProjectSpec
 from labelgate_cli.app import app
 from tests.conftest import ProjectFactory
+from tests.ledger_tamper import rewrite_and_rehash
 from tests.signing_keys import demo_key
 from tests.test_label_sets import IDENTITIES, LABELS, accepted, reviews_by
 
@@ -103,44 +103,6 @@ def _delete_latest_approval_and_set_head_back(ledger: Ledger) -> None:
         )
 
 
-def _rewrite_and_rehash(ledger: Ledger, seq: int, **changes: object) -> None:
-    """Edit row ``seq`` and recompute every hash from there on, and the head: a chain that
-    is consistent again, as someone with write access to the database could make it."""
-    with ledger.engine.begin() as db:
-        db.execute(
-            sa.update(EVENTS)
-            .where(EVENTS.c.project == ledger.project, EVENTS.c.seq == seq)
-            .values(**changes)
-        )
-        rows = db.execute(
-            sa.select(EVENTS).where(EVENTS.c.project == ledger.project).order_by(EVENTS.c.seq)
-        ).all()
-        prev = ""
-        for row in rows:
-            digest = row_hash(
-                project=row.project,
-                seq=int(row.seq),
-                at=row.at,
-                event=row.event,
-                item_id=row.item_id,
-                run_id=row.run_id,
-                actor=row.actor,
-                payload=row.payload,
-                prev_hash=prev,
-            )
-            db.execute(
-                sa.update(EVENTS)
-                .where(EVENTS.c.project == ledger.project, EVENTS.c.seq == row.seq)
-                .values(prev_hash=prev, hash=digest)
-            )
-            prev = digest
-        db.execute(
-            sa.update(HEADS)
-            .where(HEADS.c.project == ledger.project)
-            .values(seq=int(rows[-1].seq), hash=prev)
-        )
-
-
 # --- the tamper cases --------------------------------------------------------------------
 
 
@@ -152,7 +114,7 @@ def test_deleting_the_latest_approval_and_setting_the_head_back(state: State) ->
 
 def test_re_hashing_the_whole_chain_after_an_edit(state: State) -> None:
     (erin,) = [e for e in state.ledger.events(event=REVIEW_DECISION) if e.actor == "erin"]
-    _rewrite_and_rehash(state.ledger, erin.seq, actor="alice")  # hide erin's review
+    rewrite_and_rehash(state.ledger, erin.seq, actor="alice")  # hide erin's review
     assert state.ledger.verify().ok  # a consistent chain again
     _named(state, "the chain was rewritten and re-hashed")
 
@@ -259,7 +221,7 @@ def pg_state(make_project: ProjectFactory, postgres_url: str) -> Iterator[State]
 def test_truncation_and_re_hashing_are_named_on_postgres(pg_state: State) -> None:
     assert pg_state.ledger.engine.dialect.name == "postgresql"
     (erin,) = [e for e in pg_state.ledger.events(event=REVIEW_DECISION) if e.actor == "erin"]
-    _rewrite_and_rehash(pg_state.ledger, erin.seq, actor="alice")
+    rewrite_and_rehash(pg_state.ledger, erin.seq, actor="alice")
     assert pg_state.ledger.verify().ok
     _named(pg_state, "the chain was rewritten and re-hashed")
     _delete_latest_approval_and_set_head_back(pg_state.ledger)

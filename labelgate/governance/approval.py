@@ -34,7 +34,7 @@ from labelgate.governance.signing import (
 from labelgate.identities import MAX_NAME_LENGTH, STEWARD, Identities, IdentityError, name_problem
 from labelgate.label_sets import LabelSet, LabelSetStore
 from labelgate.label_sets.store import status_by_version
-from labelgate.ledger import Ledger
+from labelgate.ledger import Ledger, LedgerEvent
 from labelgate.ledger.events import (
     APPROVAL_REFUSED,
     LABEL_SET_APPROVED,
@@ -128,7 +128,8 @@ def decide(
     if identity is not None and not identity.has_role(STEWARD):
         roles = ", ".join(identity.roles) or "none"
         problems.append(f"{actor} has role(s) {roles}; deciding on a label set needs {STEWARD}")
-    damage = label_set_problems(label_set.directory, store.created_events()[version])
+    created = store.created_events()[version]
+    damage = label_set_problems(label_set.directory, created)
     if decision == "approve":
         problems.extend(damage)  # a modified set is never approved
     if decision == "approve" and not damage:
@@ -138,15 +139,7 @@ def decide(
                 f"{actor} reviewed {reviewed} item(s) of label set v{version}; four-eyes rule: "
                 "the approver must not have reviewed any of its labels"
             )
-    expected = DecisionStatement(
-        project=spec.name,
-        version=version,
-        content_sha256=store.created_events()[version].payload["content_sha256"],
-        decision=decision,
-        reason=reason,
-        signer=actor,
-        signed_at=now_iso(),
-    )
+    expected = _statement(spec, created, decision=decision, reason=reason, signer=actor)
     if signed is None and key is not None:
         signed = sign(expected, key)
     with ledger.transaction() as tx:
@@ -217,13 +210,21 @@ def sign_decision(
     actor = identities_in_force(spec, ledger).resolve(actor).name
     store = LabelSetStore(spec, ledger)
     store.get(version)  # unknown version: a plain error
-    statement = DecisionStatement(
+    created = store.created_events()[version]
+    return sign(_statement(spec, created, decision=decision, reason=reason, signer=actor), key)
+
+
+def _statement(
+    spec: "ProjectSpec", created: LedgerEvent, *, decision: Decision, reason: str, signer: str
+) -> DecisionStatement:
+    """What a decision on the label set of ``created`` (its label_set_created row) signs,
+    stamped now."""
+    return DecisionStatement(
         project=spec.name,
-        version=version,
-        content_sha256=store.created_events()[version].payload["content_sha256"],
+        version=created.payload["version"],
+        content_sha256=created.payload["content_sha256"],
         decision=decision,
         reason=reason,
-        signer=actor,
+        signer=signer,
         signed_at=now_iso(),
     )
-    return sign(statement, key)
