@@ -7,6 +7,7 @@ reviews and seed always give the same folds.
 """
 
 import warnings
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold
@@ -30,3 +31,14 @@ def cross_fit_folds(labels: np.ndarray, n_folds: int, *, seed: int) -> list[Fold
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
         return [(train, test) for train, test in splitter.split(np.zeros(len(y)), y)]
+
+
+def with_out_of_fold(
+    item_ids: Sequence[str], probs: np.ndarray, oof: Mapping[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """``probs`` with every reviewed item's row replaced by its out-of-fold probabilities,
+    and the mask of those rows (what the gate may use as evidence)."""
+    out_of_fold = np.fromiter((item_id in oof for item_id in item_ids), bool, len(item_ids))
+    for row in np.flatnonzero(out_of_fold):
+        probs[row] = oof[item_ids[row]]
+    return probs, out_of_fold

@@ -27,7 +27,7 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
 from labelgate.contrastive import ContrastiveOptions, finetune_encoder
-from labelgate.crossfit import cross_fit_folds
+from labelgate.crossfit import cross_fit_folds, with_out_of_fold
 from labelgate.embeddings import (
     CachedEmbedder,
     EmbeddingCache,
@@ -195,9 +195,5 @@ class ContrastiveLabeler:
         x = self.embedder.embed(list(item_ids), list(texts))
         with threadpool_limits(limits=1, user_api="blas"):
             probs = self._expand(self.head, self.head.predict_proba(x))
-        out_of_fold = np.zeros(len(item_ids), dtype=bool)
-        for row, item_id in enumerate(item_ids):
-            if item_id in self.oof:
-                probs[row] = self.oof[item_id]
-                out_of_fold[row] = True
+        probs, out_of_fold = with_out_of_fold(item_ids, probs, self.oof)
         return LabelerOutput(self.name, self.version, probs, out_of_fold)

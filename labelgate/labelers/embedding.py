@@ -24,7 +24,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
-from labelgate.crossfit import cross_fit_folds
+from labelgate.crossfit import cross_fit_folds, with_out_of_fold
 from labelgate.embeddings import CachedEmbedder
 from labelgate.labelers.base import LabelerOutput
 from labelgate.spec import ClassSpec, EmbeddingLabelerSpec
@@ -178,11 +178,7 @@ class EmbeddingLabeler:
             probs = softmax(vectors @ self.class_vectors.T / self.spec.temperature)
             return LabelerOutput(self.name, self.version, probs)
         probs = self._unreviewed_probs(vectors)
-        out_of_fold = np.zeros(len(item_ids), dtype=bool)
-        for row, item_id in enumerate(item_ids):
-            if item_id in self.oof:
-                probs[row] = self.oof[item_id]
-                out_of_fold[row] = True
+        probs, out_of_fold = with_out_of_fold(item_ids, probs, self.oof)
         return LabelerOutput(self.name, self.version, probs, out_of_fold)
 
     def predict(self, item_ids: Sequence[str], texts: Sequence[str]) -> LabelerOutput:
