@@ -1,8 +1,7 @@
 """accepted_labels for images: human decisions plus the auto-labels the gate lets through.
 
-Detection: an image is auto-accepted when its item confidence (every box decision) reaches
-the threshold the Clopper–Pearson scan proves on the calibration sample, where "correct"
-means every box matched at IoU >= 0.5 with the right class and nothing extra or missing.
+Detection: the box-level gate (or, with ``gate.detection_criterion: exact``, the whole-image
+one) on calibration images the champion never trained on (``labelgate.images.acceptance``).
 Classification uses the text gate unchanged. mAP50 and mean IoU against all reviewed images
 are reported with every run.
 """
@@ -15,14 +14,7 @@ from assets.governance import record_gate
 from assets.image_common import ImageProjectAssets
 from labelgate.accept import accepted_labels as build_accepted
 from labelgate.accept import automation_rate, calibration_evidence, run_gate
-from labelgate.images.box_gate import BoxGateResult
-from labelgate.images.gate import (
-    accepted_boxes,
-    detection_evidence,
-    run_detection_gate,
-    scores_against_reviews,
-)
-from labelgate.models.image_service import in_sample_items
+from labelgate.images.acceptance import accept_detections
 from labelgate.plots import png_markdown, reliability_png
 from labelgate.project import ACCEPTED_LABELS, AUTO_LABELS, REVIEWED_LABELS
 
@@ -40,8 +32,8 @@ def build_image_accept_asset(project: ImageProjectAssets) -> dg.AssetsDefinition
             "reviewed_labels": dg.AssetIn(key=project.key(REVIEWED_LABELS)),
         },
         kinds={"pandas", "parquet"},
-        description="Reviewed labels plus auto-labels whose confidence clears the threshold "
-        "whose Clopper-Pearson lower bound of exactly-right images meets the target.",
+        description="Reviewed labels plus the auto-labels the gate proves on the random "
+        "calibration images (detection: box precision and recall bounds by default).",
     )
     def accepted_labels(
         context: dg.AssetExecutionContext,
@@ -51,33 +43,19 @@ def build_image_accept_asset(project: ImageProjectAssets) -> dg.AssetsDefinition
         auto_labels = auto_labels.drop_duplicates("item_id")
         extra: dict[str, object] = {}
         if project.detection:
-            in_sample = in_sample_items(spec, auto_labels)  # never calibrate on those
-            result = run_detection_gate(
-                auto_labels, reviewed_labels, spec.gate, in_sample=in_sample
+            done = accept_detections(spec, auto_labels, reviewed_labels, context.run_id)
+            result, frame, evidence, labels = (
+                done.result,
+                done.accepted,
+                done.evidence,
+                done.labels(),
             )
-            extra["calibration_in_sample_left_out"] = int(
-                reviewed_labels["item_id"].isin(in_sample).sum()
-            )
-            frame = accepted_boxes(auto_labels, reviewed_labels, result, context.run_id)
-            evidence = detection_evidence(auto_labels, reviewed_labels, purposes=["calibration"])
-            scores = scores_against_reviews(auto_labels, reviewed_labels, spec.class_names)
-            if scores is not None:
-                extra.update(
-                    present(
-                        map50=None if scores.map50 is None else round(scores.map50, 4),
-                        mean_iou=None if scores.mean_iou is None else round(scores.mean_iou, 4),
-                    ),
-                    review_scores=dg.MetadataValue.json(scores.to_metadata()),
-                )
-            if isinstance(result, BoxGateResult):
-                extra.update(
-                    present(
-                        box_threshold=result.threshold,
-                        miss_threshold=result.miss_threshold,
-                        recall_lower_bound=result.recall_lower_bound,
-                    )
-                )
-            labels = pd.Series([b["label"] for bs in frame["boxes"] for b in bs], dtype=str)
+            extra = {
+                "calibration_in_sample_left_out": done.in_sample_left_out,
+                **present(**done.numbers()),
+            }
+            if done.scores is not None:
+                extra["review_scores"] = dg.MetadataValue.json(done.scores.to_metadata())
         else:
             result = run_gate(auto_labels, reviewed_labels, spec.gate)
             frame = build_accepted(auto_labels, reviewed_labels, result, context.run_id)

@@ -332,3 +332,27 @@ def test_jk_erasure_empties_queue_files_and_caches(project: ProjectSpec) -> None
             ]
             ids = {r[0] for t in tables for r in conn.execute(f'SELECT item_id FROM "{t}"')}
         assert gone not in ids and kept in ids, path
+
+
+def test_b_detection_acceptance_leaves_out_images_the_champion_trained_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Mutation caught: ``accept_detections`` passing no (or the wrong) in-sample images to the
+    gate, so a student's training images would count as calibration evidence."""
+    from labelgate.images import acceptance
+
+    n = 120
+    ids = [f"c{i}" for i in range(n)]
+    right = [_box(0.1, confidence=0.9), _box(0.5, confidence=0.9)]
+    auto = pd.DataFrame(
+        {"item_id": ids, "boxes": [right] * n, "n_boxes": 2, "confidence": 0.9,
+         "max_dropped_confidence": 0.0, "labeler_versions": "{}"}
+    )  # fmt: skip
+    reviewed = pd.DataFrame(
+        {"item_id": ids, "boxes": [right] * n, "purpose": "calibration", "reviewer": "alice"}
+    )
+    trained_on = set(ids[:40])
+    monkeypatch.setattr(acceptance, "in_sample_items", lambda spec, auto_labels: trained_on)
+    done = acceptance.accept_detections(_detection_spec(tmp_path, 0.0), auto, reviewed, "run-1")
+    assert done.in_sample_left_out == 40
+    assert done.result.n_calibration == n - 40
