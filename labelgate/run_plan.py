@@ -1,8 +1,9 @@
 """Which batches of a text project a run must label, and whether it must publish again.
 
 ``plan_run`` compares what each batch's labels depend on with ``RunState`` (see
-``labelgate.run_state``); it reads file metadata only, so a re-run with nothing changed costs
-a few ``stat`` calls per batch instead of labeling everything again.
+``labelgate.run_state``); it hashes each input file (size and modification time can repeat
+for other content), so a re-run with nothing changed costs one
+read per batch instead of labeling everything again.
 """
 
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from labelgate.project import (
     REVIEWED_LABELS,
     ProjectData,
 )
-from labelgate.run_state import PUBLISH, RunState, digest, file_stamp
+from labelgate.run_state import PUBLISH, RunState, content_stamp, digest
 from labelgate.spec import ProjectSpec
 
 BATCH_OUTPUTS = (RAW_ITEMS, CANDIDATE_LABELS, AUTO_LABELS)
@@ -73,12 +74,12 @@ def plan_run(spec: ProjectSpec, *, encoder: str, force: bool = False) -> RunPlan
     shared = {
         "spec": spec.model_dump_json(),
         "encoder": encoder,
-        "reviewed": file_stamp(data.tables.path(REVIEWED_LABELS)),
-        "champion": file_stamp(spec.project_dir / "models" / "champion.json"),
+        "reviewed": content_stamp(data.tables.path(REVIEWED_LABELS)),
+        "champion": content_stamp(spec.project_dir / "models" / "champion.json"),
     }
     plan = RunPlan(state=state, data=data, batches=[b.key for b in batches])
     for batch in batches:
-        source = {"path": str(batch.path.resolve()), "stamp": file_stamp(batch.path)}
+        source = {"path": str(batch.path.resolve()), "stamp": content_stamp(batch.path)}
         plan.inputs[batch.key] = digest({**shared, "source": source})
         if not state.is_current(batch.key, plan.inputs[batch.key], plan.batch_outputs(batch.key)):
             plan.stale.append(batch.key)

@@ -3,7 +3,7 @@
 A batch is *current* when everything its labels depend on is as it was when it was last
 labeled and its output tables are the very files that run wrote:
 
-- inputs: the project file's settings, the source file (path, size, modification time), the
+- inputs: the project file's settings, the source file (path, size, SHA-256 of its bytes), the
   reviewed labels table (few-shot labelers train on it), the encoder and the champion model;
 - outputs: the batch's ``raw_items``, ``candidate_labels`` and ``auto_labels`` files (size,
   modification time), so a table rewritten by anything else (a sensor's run, a re-label, a
@@ -19,6 +19,7 @@ import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from labelgate.ids import sha256_file
 from labelgate.storage import write_text_atomic
 
 STATE_FILE = "run_state.json"
@@ -32,6 +33,18 @@ def file_stamp(path: Path) -> list[object] | None:
     except FileNotFoundError:
         return None
     return [stat.st_size, stat.st_mtime_ns]
+
+
+def content_stamp(path: Path) -> list[object] | None:
+    """(size, SHA-256 of the bytes) of an input file, None where it does not exist.
+
+    Inputs are hashed rather than stamped by modification time: a copy that keeps mtimes
+    (``rsync -t``, ``cp -p``) can replace a file by another of the same size. A folder (a
+    partitioned table) falls back to ``file_stamp``.
+    """
+    if not path.is_file():
+        return file_stamp(path)
+    return [path.stat().st_size, sha256_file(path)]
 
 
 def digest(parts: Mapping[str, object]) -> str:

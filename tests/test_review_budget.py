@@ -248,3 +248,16 @@ def test_a_labeler_whose_best_items_miss_the_target_is_not_sent_for_more_reviews
     assert result.threshold is None
     assert result.reviews_needed == 5_000 - 538
     assert "improve the labelers" in result.reason
+
+
+def test_uncertain_reviews_do_not_count_toward_the_calibration_sample(tmp_path: Path) -> None:
+    """30 calibration and 40 uncertain reviews: 30 calibration items are still to come (the
+    planned 60), and within a budget of 100 they take all of the 30 reviews left."""
+    auto, reviewed = _round_one()
+    reviewed = reviewed.iloc[:30]
+    uncertain = auto.iloc[100:140][["item_id", "label"]].assign(purpose="uncertain")
+    reviewed = pd.concat([reviewed, uncertain], ignore_index=True)
+    sizes = queue_sizes(_project(tmp_path), auto, reviewed)
+    assert sizes.calibration_size == 60 and sizes.uncertain_size == 10
+    capped = queue_sizes(_project(tmp_path, budget=100), auto, reviewed)
+    assert capped.calibration_size == 60 and capped.uncertain_size == 0

@@ -99,3 +99,31 @@ def test_cli_rerun_with_nothing_changed_does_no_work(
     assert "nothing to do" in result.output
     result = runner.invoke(app, [*command, "--force"])
     assert result.exit_code == 0 and "nothing to do" not in result.output
+
+
+def test_a_source_rewritten_with_the_same_size_and_mtime_labels_again(
+    project: ProjectSpec, instance: dg.DagsterInstance, hashing_encoder: TextEncoderResource
+) -> None:
+    """Size and modification time are not identity: a copy tool that keeps mtimes (rsync -t,
+    cp -p) can put other rows of the same length in place; the plan must see new content."""
+    run_project(project, instance=instance, encoder=hashing_encoder)
+    source = project.source.path / "batch_001.csv"
+    before = source.stat()
+    text = source.read_text(encoding="utf-8")
+    swapped = text.replace("a", "e", 1)
+    assert swapped != text and len(swapped.encode()) == len(text.encode())
+    source.write_text(swapped, encoding="utf-8")
+    os.utime(source, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert source.stat().st_size == before.st_size
+    assert plan_run(project, encoder=HASHING).stale == ["batch_001.csv"]
+
+
+def test_a_renamed_or_duplicated_source_file_is_a_new_batch(
+    project: ProjectSpec, instance: dg.DagsterInstance, hashing_encoder: TextEncoderResource
+) -> None:
+    run_project(project, instance=instance, encoder=hashing_encoder)
+    folder = project.source.path
+    (folder / "batch_003.csv").write_bytes((folder / "batch_001.csv").read_bytes())
+    (folder / "batch_001.csv").rename(folder / "batch_000.csv")
+    plan = plan_run(project, encoder=HASHING)
+    assert plan.stale == ["batch_000.csv", "batch_003.csv"] and plan.publish
