@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from labelgate.governance.approval import ApprovalRefused, decide, sign_decision
 from labelgate.governance.signing import (
     SignedDecision,
+    decision_problems,
     generate_key,
     public_key_line,
     sign,
@@ -244,3 +245,18 @@ def test_cli_keygen_sign_and_approve(
     )
     verified = runner.invoke(app, ["verify", project])
     assert verified.exit_code == 0, verified.output
+
+
+def test_a_used_signature_is_refused_as_a_replay(spec: ProjectSpec) -> None:
+    v1, _ = two_versions(spec)
+    good = sign_decision(spec, v1, actor="dana", key=demo_key("dana"))
+    first = decide(spec, v1, actor="dana", signed=good)
+    with pytest.raises(ApprovalRefused, match=f"replayed.*ledger row {first.seq}") as refusal:
+        decide(spec, v1, actor="dana", signed=good)
+    assert any(reason.startswith("replayed") for reason in refusal.value.reasons)
+    assert (
+        decision_problems(good, good.statement, public_key=public_key_line(demo_key("dana"))) == []
+    )
+    assert decision_problems(
+        good, good.statement, public_key=public_key_line(demo_key("dana")), used={good.signature: 7}
+    ) == ["replayed: this signature was already used at ledger row 7"]
