@@ -148,6 +148,7 @@ def _rewrite_row(spec: ProjectSpec, seq: int, payload: dict) -> None:
         ({"reason": "nobody checked anything"}, "signature does not verify"),
         ({"version": 2, "content_sha256": None}, "signature does not verify"),
         ({"signature": None}, "carries no signature"),
+        ({"content_sha256": "0" * 64}, "names content"),
         ({"signer_key": "attacker"}, "does not give to dana"),
     ],
 )
@@ -157,7 +158,7 @@ def test_verify_flags_a_tampered_decision_row(spec: ProjectSpec, edit: dict, fin
     assert verify_project(spec).ok
     row = Ledger.for_project(spec).events(event=LABEL_SET_APPROVED)[-1]
     payload = dict(row.payload)
-    if "content_sha256" in edit:  # moved to v2 with v2's content hash: a replayed approval
+    if "version" in edit:  # moved to v2 with v2's content hash: a replayed approval
         edit = {
             **edit,
             "content_sha256": LabelSetStore(spec).created_events()[v2].payload["content_sha256"],
@@ -179,6 +180,21 @@ def test_verify_flags_a_tampered_decision_row(spec: ProjectSpec, edit: dict, fin
     assert any(finding in p and f"ledger row {row.seq}" in p for p in result.problems), (
         result.problems
     )
+
+
+def test_verify_flags_a_decision_row_that_replays_another_rows_signature(spec: ProjectSpec) -> None:
+    v1, v2 = two_versions(spec)
+    decide(spec, v1, actor="dana", key=demo_key("dana"))
+    decide(spec, v2, actor="dana", key=demo_key("dana"))
+    assert verify_project(spec).ok
+    first, second = Ledger.for_project(spec).events(event=LABEL_SET_APPROVED)[-2:]
+    _rewrite_row(spec, second.seq, dict(first.payload))  # v1's signed row copied over v2's
+    assert Ledger.for_project(spec).verify().ok
+    problems = verify_project(spec).problems
+    assert any(
+        f"ledger row {second.seq}" in p and f"replays the signature of ledger row {first.seq}" in p
+        for p in problems
+    ), problems
 
 
 def test_cli_keygen_sign_and_approve(
