@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from labelgate.governance.approval import ApprovalRefused, decide
+from labelgate.governance.approval import ApprovalRefused, decide, reviewers_of
 from labelgate.governance.recording import record_reviews
 from labelgate.governance.signing import generate_key, public_key_line
 from labelgate.governance.verify import verify_project
@@ -18,7 +18,12 @@ from labelgate.label_sets.evidence import clopper_pearson_interval
 from labelgate.label_sets.store import staged_dir_name
 from labelgate.ledger import Ledger
 from labelgate.ledger import schema as ledger_schema
-from labelgate.ledger.events import APPROVAL_REFUSED, LABEL_SET_APPROVED, LABEL_SET_CREATED
+from labelgate.ledger.events import (
+    APPROVAL_REFUSED,
+    LABEL_SET_APPROVED,
+    LABEL_SET_CREATED,
+    REVIEW_DECISION,
+)
 from labelgate.spec import ProjectSpec
 from tests.conftest import REPO, ProjectFactory
 from tests.signing_keys import demo_key
@@ -230,3 +235,22 @@ def test_clopper_pearson_interval() -> None:
     assert upper == 1.0 and lower == pytest.approx(0.6915, abs=1e-4)  # (alpha/2)^(1/n)
     lower, upper = clopper_pearson_interval(5, 10, 0.95)
     assert lower == pytest.approx(0.1871, abs=1e-4) and upper == pytest.approx(0.8129, abs=1e-4)
+
+
+def test_reviewers_of_counts_each_source_of_a_review(spec: ProjectSpec) -> None:
+    """The labels file, a review row's actor and its payload ``reviewer`` each make a
+    reviewer on their own (four-eyes must see a reviewer named in only one of them)."""
+    identities = load_identities_file(IDENTITIES)
+    frame = accepted(LABELS, reviewers=["ERIN", None, None, None])
+    label_set = publish_label_set(spec, frame).label_set
+    ledger = Ledger.for_project(spec)
+    assert reviewers_of(label_set, ledger, identities) == {"erin": 1}  # labels file only
+    ledger.append(REVIEW_DECISION, {"reviewer": "Bob"}, item_id="item001", actor="import")
+    ledger.append(REVIEW_DECISION, {}, item_id="item002", actor="alice")
+    ledger.append(REVIEW_DECISION, {}, item_id="other", actor="dana")  # not in the set
+    assert reviewers_of(label_set, ledger, identities) == {
+        "alice": 1,
+        "bob": 1,
+        "erin": 1,
+        "import": 1,
+    }

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from labelgate.governance.approval import ApprovalRefused, decide, sign_decision
 from labelgate.governance.signing import (
     SignedDecision,
+    decision_problems,
     generate_key,
     public_key_line,
     sign,
@@ -105,6 +106,7 @@ def test_identity_without_a_key_cannot_decide(make_project: ProjectFactory, tmp_
         ({"reason": "nobody checked anything"}, "signature does not verify"),
         ({"version": 2, "content_sha256": None}, "signature does not verify"),
         ({"signature": None}, "carries no signature"),
+        ({"content_sha256": "0" * 64}, "names content"),
         ({"signer_key": "attacker"}, "does not give to dana"),
     ],
 )
@@ -114,7 +116,7 @@ def test_verify_flags_a_tampered_decision_row(spec: ProjectSpec, edit: dict, fin
     assert verify_project(spec).ok
     row = Ledger.for_project(spec).events(event=LABEL_SET_APPROVED)[-1]
     payload = dict(row.payload)
-    if "content_sha256" in edit:  # moved to v2 with v2's content hash: a replayed approval
+    if "version" in edit:  # moved to v2 with v2's content hash: a replayed approval
         edit = {
             **edit,
             "content_sha256": LabelSetStore(spec).created_events()[v2].payload["content_sha256"],
@@ -136,6 +138,21 @@ def test_verify_flags_a_tampered_decision_row(spec: ProjectSpec, edit: dict, fin
     assert any(finding in p and f"ledger row {row.seq}" in p for p in result.problems), (
         result.problems
     )
+
+
+def test_verify_flags_a_decision_row_that_replays_another_rows_signature(spec: ProjectSpec) -> None:
+    v1, v2 = two_versions(spec)
+    decide(spec, v1, actor="dana", key=demo_key("dana"))
+    decide(spec, v2, actor="dana", key=demo_key("dana"))
+    assert verify_project(spec).ok
+    first, second = Ledger.for_project(spec).events(event=LABEL_SET_APPROVED)[-2:]
+    _rewrite_row(spec, second.seq, dict(first.payload))  # v1's signed row copied over v2's
+    assert Ledger.for_project(spec).verify().ok
+    problems = verify_project(spec).problems
+    assert any(
+        f"ledger row {second.seq}" in p and f"replays the signature of ledger row {first.seq}" in p
+        for p in problems
+    ), problems
 
 
 def test_cli_keygen_sign_and_approve(
@@ -202,3 +219,18 @@ def test_cli_keygen_sign_and_approve(
     )
     verified = runner.invoke(app, ["verify", project])
     assert verified.exit_code == 0, verified.output
+
+
+def test_a_used_signature_is_refused_as_a_replay(spec: ProjectSpec) -> None:
+    v1, _ = two_versions(spec)
+    good = sign_decision(spec, v1, actor="dana", key=demo_key("dana"))
+    first = decide(spec, v1, actor="dana", signed=good)
+    with pytest.raises(ApprovalRefused, match=f"replayed.*ledger row {first.seq}") as refusal:
+        decide(spec, v1, actor="dana", signed=good)
+    assert any(reason.startswith("replayed") for reason in refusal.value.reasons)
+    assert (
+        decision_problems(good, good.statement, public_key=public_key_line(demo_key("dana"))) == []
+    )
+    assert decision_problems(
+        good, good.statement, public_key=public_key_line(demo_key("dana")), used={good.signature: 7}
+    ) == ["replayed: this signature was already used at ledger row 7"]

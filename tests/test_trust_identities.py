@@ -397,3 +397,15 @@ def test_four_eyes_compares_identities_for_names_stored_before_issue_12(
     version = publish_label_set(spec, frame).label_set.version
     with pytest.raises(ApprovalRefused, match=r"erin reviewed 1 item\(s\)"):
         decide(spec, version, actor="erin")
+
+
+def test_only_a_steward_can_pin_the_first_identities_file(spec: ProjectSpec) -> None:
+    ledger = Ledger.for_project(spec)
+    project = str(spec.spec_path)
+    refused = CliRunner().invoke(app, ["identities", "accept", project, "--as", "alice"])
+    assert refused.exit_code == 2 and "'alice' is not a steward" in refused.output
+    assert current_pin(ledger) is None
+    accepted = CliRunner().invoke(app, ["identities", "accept", project, "--as", "DANA"])
+    assert accepted.exit_code == 0, accepted.output
+    (pin,) = ledger.events(event=IDENTITIES_PINNED)
+    assert pin.actor == "dana"

@@ -8,6 +8,7 @@ payload, a row appended without the project key, an edited anchor line. The firs
 on PostgreSQL too.
 """
 
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from labelgate.governance.erasure import erase_item
 from labelgate.governance.recording import ingest_rows, record_reviews
 from labelgate.governance.verify import verify_project
 from labelgate.label_sets import publish_label_set
+from labelgate.label_sets.store import LABELS_FILE, set_dir_name
 from labelgate.ledger import Ledger, dispose_engines
 from labelgate.ledger import schema as ledger_schema
 from labelgate.ledger.anchor import anchor_for_project
@@ -305,3 +307,36 @@ def _build_items() -> pd.DataFrame:
             "source_id": None,
         }
     )
+
+
+def test_an_erasure_listed_outside_labelgate_is_named(state: State) -> None:
+    item = state.items["item_id"].iloc[2]
+    with state.ledger.engine.begin() as db:
+        db.execute(
+            sa.insert(ledger_schema.erasures).values(project=state.spec.name, item_id=item, seq=1)
+        )
+    _named(state, f"lists item {item} (row 1) without an erasure row in the chain")
+
+
+def test_an_erased_item_back_in_a_cache_is_named(state: State) -> None:
+    item = state.items["item_id"].iloc[1]
+    erase_item(state.spec, item, reason="GDPR request 19", actor="dana")
+    cache = state.spec.storage / "_cache" / "embeddings.sqlite"
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(cache) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS vectors (item_id TEXT, vector BLOB)")
+        conn.execute("INSERT INTO vectors VALUES (?, x'00')", (item,))
+    conn.close()
+    _named(state, f"item {item} was erased", "embeddings.sqlite (vectors)")
+
+
+def test_an_erased_item_in_a_later_label_set_file_is_named(state: State) -> None:
+    item = state.items["item_id"].iloc[1]
+    erase_item(state.spec, item, reason="GDPR request 20", actor="dana")
+    frame = accepted(LABELS, reviewers=["alice", None, "erin", None])
+    version = publish_label_set(state.spec, frame).label_set.version
+    path = state.spec.project_dir / "label_sets" / set_dir_name(version) / LABELS_FILE
+    labels = pd.read_parquet(path)
+    assert item not in set(labels["item_id"])  # publishing left it out
+    pd.concat([labels, frame[frame["item_id"] == item]]).to_parquet(path)
+    _named(state, f"item {item} was erased", LABELS_FILE)
