@@ -146,7 +146,8 @@ def test_verify_flags_a_decision_row_that_replays_another_rows_signature(spec: P
     decide(spec, v2, actor="dana", key=demo_key("dana"))
     assert verify_project(spec).ok
     first, second = Ledger.for_project(spec).events(event=LABEL_SET_APPROVED)[-2:]
-    _rewrite_row(spec, second.seq, dict(first.payload))  # v1's signed row copied over v2's
+    ledger = Ledger.for_project(spec)  # v1's signed row copied over v2's:
+    rewrite_and_rehash(ledger, second.seq, payload=canonical_json(dict(first.payload)))
     assert Ledger.for_project(spec).verify().ok
     problems = verify_project(spec).problems
     assert any(
