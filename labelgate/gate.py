@@ -105,7 +105,7 @@ def choose_threshold(
     plan = scan_plan(
         n_cal, target=target, confidence_level=confidence_level, planning_accuracy=planning_accuracy
     )
-    grid = threshold_grid(conf, step_fraction)
+    grid = threshold_grid(conf, step_fraction, tuple(spec.start for spec in plan))
     runs = run_scans(grid, ok, plan, target)
     rows = [row for run in runs for row in _rows(run, grid, ok, target)]
     summaries = [_summary(run, grid) for run in runs]

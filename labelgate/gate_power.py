@@ -230,7 +230,7 @@ def _simulate(setting: _Setting, extra: int, sims: int, seed: int) -> tuple[np.n
             ok = np.concatenate([setting.correct, new_ok])
         else:
             conf, ok = setting.confidence, setting.correct
-        grid = threshold_grid(conf, setting.step_fraction)
+        grid = threshold_grid(conf, setting.step_fraction, tuple(spec.start for spec in plan))
         best = lowest_passing(run_scans(grid, ok, plan, setting.target))
         if best is None or best.best is None:
             continue

@@ -144,9 +144,16 @@ def _planned_start(target: float, alpha: float, planning_accuracy: float | None)
     return min_sample_for_accuracy(plan, target, alpha)
 
 
-def threshold_grid(confidence: np.ndarray, step_fraction: float) -> Grid:
+def threshold_grid(
+    confidence: np.ndarray, step_fraction: float, anchors: tuple[int, ...] = ()
+) -> Grid:
     """Thresholds at the confidence of every ``step``-th item (high to low) plus the lowest;
-    ties are accepted together, so ``n`` counts every item at or above a threshold."""
+    ties are accepted together, so ``n`` counts every item at or above a threshold.
+
+    ``anchors`` (the scans' starts, from the sample size alone) add the thresholds at the
+    ``start``-th most confident item, so a scan's first test covers exactly its start rather
+    than the next step: with 4 items a step, a scan starting at 59 would otherwise first test
+    60 items and one wrong 60th item would end it although 59/59 passes."""
     conf = np.asarray(confidence, dtype=float)
     n_cal = len(conf)
     order = np.argsort(-conf, kind="stable")
@@ -155,8 +162,8 @@ def threshold_grid(confidence: np.ndarray, step_fraction: float) -> Grid:
     sorted_conf = conf[order]
     step = max(1, round(step_fraction * n_cal))
     idx = np.arange(step - 1, n_cal, step)
-    if len(idx) == 0 or idx[-1] != n_cal - 1:
-        idx = np.append(idx, n_cal - 1)
+    extra = [a - 1 for a in anchors if 0 < a <= n_cal]
+    idx = np.union1d(idx, np.asarray([*extra, n_cal - 1], dtype=int))
     thresholds = np.unique(sorted_conf[idx])[::-1]  # distinct, high to low
     n_at = n_cal - np.searchsorted(np.sort(conf), thresholds, side="left")
     return Grid(thresholds, n_at.astype(int), order)

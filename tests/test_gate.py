@@ -174,7 +174,22 @@ def test_grid_is_fixed_before_looking_at_labels() -> None:
     noisy = gate(confidence, rng.random(500) < 0.99)
     tested = [(row["threshold"], row["n"]) for row in noisy.scan]
     assert tested == [(row["threshold"], row["n"]) for row in perfect.scan][: len(tested)]
-    assert all(b["n"] - a["n"] == 5 for a, b in zip(perfect.scan, perfect.scan[1:], strict=False))
+    # The first test covers exactly the scan's start (59: where n/n passes at 95%/95%), not
+    # the next step of 5; from there on every 5th item.
+    assert [row["n"] for row in perfect.scan[:3]] == [59, 60, 65]
+    rest = perfect.scan[1:]
+    assert all(b["n"] - a["n"] == 5 for a, b in zip(rest, rest[1:], strict=False))
+
+
+def test_the_first_test_covers_exactly_the_start() -> None:
+    # 400 items, a step of 4: without the anchor the first test would cover 60 items, and the
+    # one wrong 60th item would end the scan although the 59 above it are all correct.
+    confidence = np.linspace(1.0, 0.2, 400)
+    correct = np.ones(400, dtype=bool)
+    correct[59] = False
+    result = gate(confidence, correct)
+    assert result.n_accepted == 59
+    assert result.threshold == confidence[58]
 
 
 def test_ties_are_accepted_together() -> None:

@@ -45,6 +45,20 @@ def test_auto_sizes_the_sample_for_the_gate_at_the_project_size(
     assert auto_calibration_size(n_items, GATE) == expected
 
 
+def test_a_budget_that_covers_the_planned_scan_buys_it() -> None:
+    # 3,000 items: a tenth is 300, but a 600-review budget can pay for the 538 at which the
+    # slip-tolerant planned scan joins, so auto plans 538 (and leaves 62 for active learning).
+    assert planned_calibration_size(ReviewSpec(budget=600), 3_000, GATE) == 538
+    assert planned_calibration_size(ReviewSpec(budget=538), 3_000, GATE) == 538
+    # One review short of it: the n/n scan alone, sized as without a budget.
+    assert planned_calibration_size(ReviewSpec(budget=537), 3_000, GATE) == 300
+    # Never more than the items, and an explicit number is taken as given.
+    assert planned_calibration_size(ReviewSpec(budget=600), 500, GATE) == 500
+    assert planned_calibration_size(ReviewSpec(budget=600, calibration_size=200), 3_000, GATE) == 200
+    # A large project already plans 538: unchanged.
+    assert planned_calibration_size(ReviewSpec(budget=2_000), 10_000, GATE) == 538
+
+
 def test_a_budget_caps_the_calibration_sample() -> None:
     review = ReviewSpec(budget=80)
     assert planned_calibration_size(review, 3_000, GATE) == 80
