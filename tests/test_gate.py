@@ -1,5 +1,6 @@
 """The auto-acceptance gate: Clopper–Pearson bound, fixed-sequence scan, and its honesty."""
 
+import itertools
 import json
 
 import numpy as np
@@ -178,7 +179,7 @@ def test_grid_is_fixed_before_looking_at_labels() -> None:
     # the next step of 5; from there on every 5th item.
     assert [row["n"] for row in perfect.scan[:3]] == [59, 60, 65]
     rest = perfect.scan[1:]
-    assert all(b["n"] - a["n"] == 5 for a, b in zip(rest, rest[1:], strict=False))
+    assert all(b["n"] - a["n"] == 5 for a, b in itertools.pairwise(rest))
 
 
 def test_the_first_test_covers_exactly_the_start() -> None:
