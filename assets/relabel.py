@@ -3,7 +3,9 @@
 Runs after auto_labels in every labeling and re-labeling run of a batch. It compares the
 batch's label state (auto-label and every source's vote and version) with the state the
 previous run left, reports flips per class and the sources that caused them, sends flips of
-human-reviewed labels to review, and records the re-label in the ledger.
+human-reviewed labels to review, and records the re-label in the ledger. What a flip is
+belongs to the project's student (a different class; for detection a box set that no longer
+matches at IoU 0.5).
 """
 
 import json
@@ -15,7 +17,9 @@ from assets.common import ProjectAssets
 from labelgate.ledger import Ledger
 from labelgate.ledger.events import RELABEL_DONE
 from labelgate.models.active import CHURN_REPORT, add_rechecks
-from labelgate.models.churn import CHURN_COLUMNS, compute_churn, label_state
+from labelgate.models.churn import CHURN_COLUMNS, compute_churn
+from labelgate.models.loop import Student
+from labelgate.models.loops import trains_student
 from labelgate.project import AUTO_LABELS, CANDIDATE_LABELS, REVIEWED_LABELS
 from labelgate.spec import ProjectSpec
 
@@ -23,8 +27,8 @@ LABEL_STATE = "label_state"  # side table of churn_report: the state the last ru
 
 
 def churn_tables(spec: ProjectSpec) -> tuple[str, ...]:
-    """Tables a batch-labeling run also materializes: churn_report, once models are on."""
-    return (CHURN_REPORT,) if spec.training is not None else ()
+    """Tables a batch-labeling run also materializes: churn_report, once a student is on."""
+    return (CHURN_REPORT,) if trains_student(spec) else ()
 
 
 def _table(counts: dict[str, dict[str, int]]) -> str:
@@ -32,7 +36,7 @@ def _table(counts: dict[str, dict[str, int]]) -> str:
     return "| class | flipped away | flipped to |\n|---|---|---|\n" + "\n".join(rows)
 
 
-def build_relabel_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
+def build_relabel_assets(project: ProjectAssets, student: Student) -> list[dg.AssetsDefinition]:
     data = project.data
 
     @dg.asset(
@@ -58,11 +62,11 @@ def build_relabel_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
     ) -> dg.Output[pd.DataFrame]:
         batch = context.partition_key
         candidates = data.tables.read(CANDIDATE_LABELS, batch)
-        current = label_state(auto_labels, candidates)
+        current = student.label_state(auto_labels, candidates)
         previous = (
             data.tables.read(LABEL_STATE, batch) if data.tables.exists(LABEL_STATE, batch) else None
         )
-        churn = compute_churn(batch, previous, current, reviewed_labels)
+        churn = compute_churn(batch, previous, current, reviewed_labels, kind=student.churn)
         summary = churn.summary()
         if previous is not None and (churn.rescored or churn.flipped):
             Ledger.for_project(project.spec).append(
