@@ -13,7 +13,7 @@ import json
 import dagster as dg
 import pandas as pd
 
-from assets.common import ProjectAssets
+from assets.common import ProjectAssets, present
 from labelgate.ledger import Ledger
 from labelgate.ledger.events import RELABEL_DONE
 from labelgate.models.active import CHURN_REPORT, add_rechecks
@@ -86,6 +86,7 @@ def build_relabel_assets(project: ProjectAssets, student: Student) -> list[dg.As
                 "new_items": churn.new_items,
                 "rescored": churn.rescored,
                 "flipped": churn.flipped,
+                **present(churn_rate=churn.rate),
                 "sent_to_review": churn.to_review,
                 "champion": churn.champion or "none",
                 "baseline": previous is None,

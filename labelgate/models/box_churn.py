@@ -9,8 +9,8 @@ decision changed is not part of churn: the gate runs after the re-label (the pub
 and accepted_labels shows its outcome.
 
 The state's ``label`` is the fused box set as JSON records (sorted, coordinates to 4
-decimals) so it survives parquet; each source's vote is its box summary, so a source whose
-boxes changed is named as a cause.
+decimals) so it survives parquet; each source's vote is its box set the same way, so a
+source whose boxes changed is named as a cause of a flip.
 """
 
 import json
@@ -44,7 +44,7 @@ def boxes_json(boxes: Any) -> str:
 
 
 def box_label_state(auto_labels: pd.DataFrame, candidates: pd.DataFrame) -> pd.DataFrame:
-    """``STATE_COLUMNS`` of a detection batch: the fused box set, each source's box summary
+    """``STATE_COLUMNS`` of a detection batch: the fused box set, each source's box set
     (null when it failed on the image) and version."""
     votes: dict[str, dict[str, str | None]] = {}
     versions: dict[str, dict[str, str]] = {}
@@ -57,7 +57,7 @@ def box_label_state(auto_labels: pd.DataFrame, candidates: pd.DataFrame) -> pd.D
         strict=True,
     ):
         failed = isinstance(error, str) and bool(error)
-        votes.setdefault(item_id, {})[labeler] = None if failed else box_summary(boxes)
+        votes.setdefault(item_id, {})[labeler] = None if failed else boxes_json(boxes)
         versions.setdefault(item_id, {})[labeler] = str(version)
     auto = auto_labels.drop_duplicates("item_id", keep="last")
     ids = auto["item_id"].astype(str).tolist()

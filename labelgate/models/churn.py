@@ -98,6 +98,12 @@ class Churn:
         return len(self.flips)
 
     @property
+    def rate(self) -> float | None:
+        """Share of the items labeled before (not new) whose label flipped."""
+        compared = self.items - self.new_items
+        return round(self.flipped / compared, 6) if compared else None
+
+    @property
     def to_review(self) -> int:
         return int(self.flips["to_review"].sum()) if len(self.flips) else 0
 
@@ -124,6 +130,7 @@ class Churn:
             "new_items": self.new_items,
             "rescored": self.rescored,
             "flipped": self.flipped,
+            "churn_rate": self.rate,
             "to_review": self.to_review,
             "champion": self.champion,
             "previous_champions": self.previous_champions,
