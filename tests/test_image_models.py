@@ -124,9 +124,10 @@ def test_champion_detector_scores_each_image_once_per_model(
     again, _ = champion_detector(spec).predict(paths)  # a later run: a new detector
     assert calls[f"weights.pt@{STUDENT_A}"] == len(paths)  # 5, then only the 3 others
     assert errors == [""] * 5
-    assert [b.to_records() for b in again["champion"][:5]] == [
-        b.to_records() for b in first["champion"]
-    ]
+    for cached, fresh in zip(again["champion"][:5], first["champion"], strict=True):
+        assert cached.labels.tolist() == fresh.labels.tolist()  # float32 in the cache
+        np.testing.assert_allclose(cached.xyxy, fresh.xyxy, atol=1e-6)
+        np.testing.assert_allclose(cached.confidence, fresh.confidence, atol=1e-6)
     assert [len(b) for b in again["champion"]] == [len(_truth(i)) for i in range(N_IMAGES)]
     add_student(spec, STUDENT_B)
     ModelRegistry(spec).set_champion(STUDENT_B, evidence={"forced_by": "test"})

@@ -7,61 +7,36 @@ the same with its probabilities (:mod:`labelgate.models.labeler`). An image the 
 on is not cached: it is tried again next time.
 """
 
-import json
-import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
+from labelgate.embeddings import EmbeddingCache
 from labelgate.ids import sha256_file
 from labelgate.images.boxes import Boxes
 from labelgate.images.labelers import YoloDetector
+from labelgate.images.spec import YoloLabelerSpec
 from labelgate.spec import ProjectSpec
 
-
-class BoxCache:
-    """SQLite table of box sets keyed by (model id, image SHA-256)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS boxes (model TEXT NOT NULL, image TEXT NOT NULL,"
-                " records TEXT NOT NULL, PRIMARY KEY (model, image))"
-            )
-
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=60)
-
-    def get(self, model: str, images: Sequence[str]) -> dict[str, Boxes]:
-        found: dict[str, Boxes] = {}
-        with self._connect() as db:
-            for start in range(0, len(images), 900):  # SQLite's bound-parameter limit
-                chunk = list(images[start : start + 900])
-                marks = ",".join("?" * len(chunk))
-                rows = db.execute(
-                    f"SELECT image, records FROM boxes WHERE model=? AND image IN ({marks})",
-                    [model, *chunk],
-                )
-                for image, records in rows:
-                    found[image] = Boxes.from_records(json.loads(records))
-        return found
-
-    def put(self, model: str, boxes: dict[str, Boxes]) -> None:
-        rows = [(model, image, json.dumps(b.to_records())) for image, b in boxes.items()]
-        with self._connect() as db:
-            db.executemany("INSERT OR IGNORE INTO boxes VALUES (?, ?, ?)", rows)
-
-    def count(self, model: str) -> int:
-        with self._connect() as db:
-            return int(
-                db.execute("SELECT COUNT(*) FROM boxes WHERE model=?", [model]).fetchone()[0]
-            )
+_FIELDS = 6  # class index, x1, y1, x2, y2, confidence
 
 
-def box_cache(spec: ProjectSpec) -> BoxCache:
-    return BoxCache(spec.project_dir / "models" / "box_scores.sqlite")
+def box_cache(spec: ProjectSpec) -> EmbeddingCache:
+    """Box sets keyed by (model id, image SHA-256), each flattened into a float32 row of
+    ``_FIELDS`` numbers per box: the table the text champion's probabilities use."""
+    return EmbeddingCache(spec.project_dir / "models" / "box_scores.sqlite")
+
+
+def encode_boxes(boxes: Boxes, class_names: Sequence[str]) -> np.ndarray:
+    index = np.array([class_names.index(str(label)) for label in boxes.labels], dtype=float)
+    return np.column_stack([index, boxes.xyxy, boxes.confidence]).reshape(-1)
+
+
+def decode_boxes(row: np.ndarray, class_names: Sequence[str]) -> Boxes:
+    table = np.asarray(row, dtype=np.float64).reshape(-1, _FIELDS)
+    labels = np.array([class_names[int(i)] for i in table[:, 0]], dtype=object)
+    return Boxes(table[:, 1:5], labels, table[:, 5])
 
 
 def _digest(path: str) -> str | None:
@@ -75,32 +50,37 @@ class CachedDetector(YoloDetector):
     """A detector (without test-time augmentation) whose boxes are cached per image; counts
     images it ran (``scored``) and took from the cache (``reused``)."""
 
-    cache: BoxCache
-    scored: int = 0
-    reused: int = 0
-
-    def with_cache(self, cache: BoxCache) -> "CachedDetector":
-        if self.spec.tta:
+    def __init__(
+        self, spec: YoloLabelerSpec, class_names: Sequence[str], cache: EmbeddingCache
+    ) -> None:
+        if spec.tta:
             raise ValueError("a cached detector runs without test-time augmentation")
+        super().__init__(spec, class_names)
+        self.class_names = list(class_names)
         self.cache = cache
-        self.scored = self.reused = 0
-        return self
+        self.scored = 0
+        self.reused = 0
 
     def predict(self, paths: Sequence[str]) -> tuple[dict[str, list[Boxes | None]], list[str]]:
+        names = self.class_names
         digests = [_digest(p) for p in paths]
-        known = self.cache.get(self.version, [d for d in digests if d is not None])
+        rows = self.cache.get(self.version, [d for d in digests if d is not None])
+        known = {d: decode_boxes(row, names) for d, row in rows.items()}
         missing = [i for i, d in enumerate(digests) if d not in known]
         results: list[Boxes | None] = [known.get(d) if d else None for d in digests]
         errors = [""] * len(paths)
         if missing:
             fresh, fresh_errors = super().predict([paths[i] for i in missing])
-            done: dict[str, Boxes] = {}
+            done: dict[str, np.ndarray] = {}
             for i, boxes, error in zip(missing, fresh[self.name], fresh_errors, strict=True):
                 results[i], errors[i] = boxes, error
                 digest = digests[i]
                 if boxes is not None and not error and digest is not None:
-                    done[digest] = boxes
-            self.cache.put(self.version, done)
+                    done[digest] = encode_boxes(boxes, names)
+            rows_out = np.empty(len(done), dtype=object)  # one row per image, any length
+            for j, row in enumerate(done.values()):
+                rows_out[j] = row
+            self.cache.put(self.version, list(done), rows_out)
         self.scored += len(missing)
         self.reused += len(paths) - len(missing)
         return {self.name: results}, errors

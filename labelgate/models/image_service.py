@@ -237,9 +237,9 @@ def champion_detector(spec: ProjectSpec) -> CachedDetector | None:
     card = active_student(spec)
     if card is None:
         return None
-    detector = CachedDetector(student_spec(spec, card), spec.class_names)
+    detector = CachedDetector(student_spec(spec, card), spec.class_names, box_cache(spec))
     detector.version = card.model_id
-    return detector.with_cache(box_cache(spec))
+    return detector
 
 
 def _score(
