@@ -19,9 +19,8 @@ from typer.testing import CliRunner
 
 from labelgate.drift import check_drift
 from labelgate.images.project import ImageProjectData
-from labelgate.label_sets import publish_label_set
 from labelgate.ledger import Ledger
-from labelgate.ledger.events import LABEL_SET_APPROVED, MODEL_NOT_PROMOTED, MODEL_PROMOTED
+from labelgate.ledger.events import MODEL_NOT_PROMOTED, MODEL_PROMOTED
 from labelgate.models.box_churn import BOX_CHURN, box_label_state
 from labelgate.models.churn import compute_churn
 from labelgate.models.config import DriftSpec
@@ -38,6 +37,7 @@ from labelgate_cli.runner import run_project
 from pipelines.definitions import build_definitions
 from resources.encoder import TextEncoderResource
 from tests.fake_yolo import Box, install
+from tests.test_models_loop import approve
 
 BOX_KEYS = ("label", "x1", "y1", "x2", "y2", "confidence")
 
@@ -319,13 +319,7 @@ def approved_box_set(spec: ProjectSpec) -> int:
         {"item_id": ids, "boxes": boxes, "n_boxes": [len(b) for b in boxes], "source": "human",
          "confidence": 1.0, "labeler_versions": "{}", "reviewer": "annotator", "run_id": None}
     )  # fmt: skip
-    label_set = publish_label_set(spec, accepted).label_set
-    Ledger.for_project(spec).append(
-        LABEL_SET_APPROVED,
-        {"version": label_set.version, "content_sha256": label_set.manifest["content_sha256"]},
-        actor="steward",
-    )
-    return label_set.version
+    return approve(spec, accepted)
 
 
 def invoke(*args: object, code: int = 0) -> str:
