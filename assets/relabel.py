@@ -9,21 +9,19 @@ matches at IoU 0.5).
 """
 
 import json
+from typing import Any
 
 import dagster as dg
 import pandas as pd
 
 from assets.common import ProjectAssets, present
-from labelgate.ledger import Ledger
-from labelgate.ledger.events import RELABEL_DONE
-from labelgate.models.active import CHURN_REPORT, add_rechecks
-from labelgate.models.churn import CHURN_COLUMNS, compute_churn
+from labelgate.models.active import CHURN_REPORT
+from labelgate.models.churn import CHURN_COLUMNS
+from labelgate.models.churn_run import ChurnStep, churn_step
 from labelgate.models.loop import Student
 from labelgate.models.loops import trains_student
 from labelgate.project import AUTO_LABELS, CANDIDATE_LABELS, REVIEWED_LABELS
 from labelgate.spec import ProjectSpec
-
-LABEL_STATE = "label_state"  # side table of churn_report: the state the last run left
 
 
 def churn_tables(spec: ProjectSpec) -> tuple[str, ...]:
@@ -34,6 +32,26 @@ def churn_tables(spec: ProjectSpec) -> tuple[str, ...]:
 def _table(counts: dict[str, dict[str, int]]) -> str:
     rows = [f"| {c} | {v['lost']} | {v['gained']} |" for c, v in counts.items()]
     return "| class | flipped away | flipped to |\n|---|---|---|\n" + "\n".join(rows)
+
+
+def _metadata(step: ChurnStep) -> dict[str, Any]:
+    churn = step.churn
+    summary = json.loads(json.dumps(churn.summary(), default=str))
+    return {
+        "dagster/row_count": churn.flipped,
+        "items": churn.items,
+        "new_items": churn.new_items,
+        "rescored": churn.rescored,
+        "flipped": churn.flipped,
+        **present(churn_rate=churn.rate),
+        "sent_to_review": churn.to_review,
+        "champion": churn.champion or "none",
+        "baseline": step.baseline,
+        "flips_by_class": dg.MetadataValue.md(_table(churn.flips_by_class())),
+        "transitions": dg.MetadataValue.json(churn.transitions()),
+        "causes": dg.MetadataValue.json(churn.causes()),
+        "summary": dg.MetadataValue.json(summary),
+    }
 
 
 def build_relabel_assets(project: ProjectAssets, student: Student) -> list[dg.AssetsDefinition]:
@@ -61,40 +79,10 @@ def build_relabel_assets(project: ProjectAssets, student: Student) -> list[dg.As
         reviewed_labels: pd.DataFrame,
     ) -> dg.Output[pd.DataFrame]:
         batch = context.partition_key
-        candidates = data.tables.read(CANDIDATE_LABELS, batch)
-        current = student.label_state(auto_labels, candidates)
-        previous = (
-            data.tables.read(LABEL_STATE, batch) if data.tables.exists(LABEL_STATE, batch) else None
+        current = student.label_state(auto_labels, data.tables.read(CANDIDATE_LABELS, batch))
+        step = churn_step(
+            data, batch, current, reviewed_labels, kind=student.churn, run_id=context.run_id
         )
-        churn = compute_churn(batch, previous, current, reviewed_labels, kind=student.churn)
-        summary = churn.summary()
-        if previous is not None and (churn.rescored or churn.flipped):
-            Ledger.for_project(project.spec).append(
-                RELABEL_DONE,
-                summary,
-                run_id=context.run_id,
-                actor="labelgate.relabel",
-                dedup_key=f"relabel:{context.run_id}:{batch}",
-            )
-        add_rechecks(data, batch, churn.flips)
-        data.tables.write(LABEL_STATE, current, batch)
-        return dg.Output(
-            churn.flips[CHURN_COLUMNS],
-            metadata={
-                "dagster/row_count": churn.flipped,
-                "items": churn.items,
-                "new_items": churn.new_items,
-                "rescored": churn.rescored,
-                "flipped": churn.flipped,
-                **present(churn_rate=churn.rate),
-                "sent_to_review": churn.to_review,
-                "champion": churn.champion or "none",
-                "baseline": previous is None,
-                "flips_by_class": dg.MetadataValue.md(_table(churn.flips_by_class())),
-                "transitions": dg.MetadataValue.json(churn.transitions()),
-                "causes": dg.MetadataValue.json(churn.causes()),
-                "summary": dg.MetadataValue.json(json.loads(json.dumps(summary, default=str))),
-            },
-        )
+        return dg.Output(step.churn.flips[CHURN_COLUMNS], metadata=_metadata(step))
 
     return [churn_report]
