@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from labelgate.drift import check_drift
 from labelgate.images.project import ImageProjectData
+from labelgate.images.spec import YoloClsLabelerSpec
 from labelgate.ledger import Ledger
 from labelgate.ledger.events import MODEL_NOT_PROMOTED, MODEL_PROMOTED
 from labelgate.models.box_churn import BOX_CHURN, box_label_state
@@ -400,3 +401,34 @@ def test_image_relabel_loop_through_dagster_and_the_cli(
         label_batch = defs.resolve_job_def("pills__label_batch")
         label_batch.execute_in_process(instance=instance, partition_key="day1")
         assert calls[f"weights.pt@{STUDENT_B}"] == N_IMAGES + 1  # only the new one
+
+
+def test_image_projects_get_the_model_definitions_their_modality_supports(
+    pills: tuple[ProjectSpec, Counter], tmp_path: Path
+) -> None:
+    spec, _ = pills
+    defs = build_definitions([spec], encoder=ENCODER)
+    for job in ("relabel", "train_model"):
+        assert defs.resolve_job_def(f"pills__{job}") is not None
+    assert defs.resolve_schedule_def("pills__relabel_schedule").cron_schedule == "0 2 * * *"
+    for sensor in ("champion_sensor", "approved_label_set_sensor", "after_relabel_sensor"):
+        assert defs.resolve_sensor_def(f"pills__{sensor}") is not None
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {"pills/churn_report", "pills/champion_model"} <= keys
+    assert "pills/label_issues" not in keys  # no label-issue check for detection
+    checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
+    assert ("pills/auto_labels", "drift") in checks
+    label_batch = defs.resolve_job_def("pills__label_batch")
+    assert "pills__churn_report" in {n.name for n in label_batch.graph.node_defs}
+
+    classify = spec.model_copy(
+        update={"name": "shots", "modality": "image_classification",
+                "labelers": [YoloClsLabelerSpec(type="yolo_cls", path=Path("cls.pt"))]}
+    )  # fmt: skip
+    defs = build_definitions([classify], encoder=ENCODER)
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert "shots/label_issues" in keys and "shots/trained_model" not in keys
+    assert defs.resolve_job_def("shots__label_issues") is not None
+    with pytest.raises(dg.DagsterInvariantViolationError):
+        defs.resolve_job_def("shots__relabel")
