@@ -3,28 +3,30 @@
 Runs after auto_labels in every labeling and re-labeling run of a batch. It compares the
 batch's label state (auto-label and every source's vote and version) with the state the
 previous run left, reports flips per class and the sources that caused them, sends flips of
-human-reviewed labels to review, and records the re-label in the ledger.
+human-reviewed labels to review, and records the re-label in the ledger. What a flip is
+belongs to the project's student (a different class; for detection a box set that no longer
+matches at IoU 0.5).
 """
 
 import json
+from typing import Any
 
 import dagster as dg
 import pandas as pd
 
-from assets.common import ProjectAssets
-from labelgate.ledger import Ledger
-from labelgate.ledger.events import RELABEL_DONE
-from labelgate.models.active import CHURN_REPORT, add_rechecks
-from labelgate.models.churn import CHURN_COLUMNS, compute_churn, label_state
+from assets.common import ProjectAssets, present
+from labelgate.models.active import CHURN_REPORT
+from labelgate.models.churn import CHURN_COLUMNS
+from labelgate.models.churn_run import ChurnStep, churn_step
+from labelgate.models.loop import Student
+from labelgate.models.loops import trains_student
 from labelgate.project import AUTO_LABELS, CANDIDATE_LABELS, REVIEWED_LABELS
 from labelgate.spec import ProjectSpec
 
-LABEL_STATE = "label_state"  # side table of churn_report: the state the last run left
-
 
 def churn_tables(spec: ProjectSpec) -> tuple[str, ...]:
-    """Tables a batch-labeling run also materializes: churn_report, once models are on."""
-    return (CHURN_REPORT,) if spec.training is not None else ()
+    """Tables a batch-labeling run also materializes: churn_report, once a student is on."""
+    return (CHURN_REPORT,) if trains_student(spec) else ()
 
 
 def _table(counts: dict[str, dict[str, int]]) -> str:
@@ -32,7 +34,27 @@ def _table(counts: dict[str, dict[str, int]]) -> str:
     return "| class | flipped away | flipped to |\n|---|---|---|\n" + "\n".join(rows)
 
 
-def build_relabel_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
+def _metadata(step: ChurnStep) -> dict[str, Any]:
+    churn = step.churn
+    summary = json.loads(json.dumps(churn.summary(), default=str))
+    return {
+        "dagster/row_count": churn.flipped,
+        "items": churn.items,
+        "new_items": churn.new_items,
+        "rescored": churn.rescored,
+        "flipped": churn.flipped,
+        **present(churn_rate=churn.rate),
+        "sent_to_review": churn.to_review,
+        "champion": churn.champion or "none",
+        "baseline": step.baseline,
+        "flips_by_class": dg.MetadataValue.md(_table(churn.flips_by_class())),
+        "transitions": dg.MetadataValue.json(churn.transitions()),
+        "causes": dg.MetadataValue.json(churn.causes()),
+        "summary": dg.MetadataValue.json(summary),
+    }
+
+
+def build_relabel_assets(project: ProjectAssets, student: Student) -> list[dg.AssetsDefinition]:
     data = project.data
 
     @dg.asset(
@@ -57,39 +79,10 @@ def build_relabel_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
         reviewed_labels: pd.DataFrame,
     ) -> dg.Output[pd.DataFrame]:
         batch = context.partition_key
-        candidates = data.tables.read(CANDIDATE_LABELS, batch)
-        current = label_state(auto_labels, candidates)
-        previous = (
-            data.tables.read(LABEL_STATE, batch) if data.tables.exists(LABEL_STATE, batch) else None
+        current = student.label_state(auto_labels, data.tables.read(CANDIDATE_LABELS, batch))
+        step = churn_step(
+            data, batch, current, reviewed_labels, kind=student.churn, run_id=context.run_id
         )
-        churn = compute_churn(batch, previous, current, reviewed_labels)
-        summary = churn.summary()
-        if previous is not None and (churn.rescored or churn.flipped):
-            Ledger.for_project(project.spec).append(
-                RELABEL_DONE,
-                summary,
-                run_id=context.run_id,
-                actor="labelgate.relabel",
-                dedup_key=f"relabel:{context.run_id}:{batch}",
-            )
-        add_rechecks(data, batch, churn.flips)
-        data.tables.write(LABEL_STATE, current, batch)
-        return dg.Output(
-            churn.flips[CHURN_COLUMNS],
-            metadata={
-                "dagster/row_count": churn.flipped,
-                "items": churn.items,
-                "new_items": churn.new_items,
-                "rescored": churn.rescored,
-                "flipped": churn.flipped,
-                "sent_to_review": churn.to_review,
-                "champion": churn.champion or "none",
-                "baseline": previous is None,
-                "flips_by_class": dg.MetadataValue.md(_table(churn.flips_by_class())),
-                "transitions": dg.MetadataValue.json(churn.transitions()),
-                "causes": dg.MetadataValue.json(churn.causes()),
-                "summary": dg.MetadataValue.json(json.loads(json.dumps(summary, default=str))),
-            },
-        )
+        return dg.Output(step.churn.flips[CHURN_COLUMNS], metadata=_metadata(step))
 
     return [churn_report]

@@ -5,6 +5,9 @@ Two signals: the class distribution of the batch's labels against the approved l
 against the mean confidence of the approved items' labels. When either moves past the
 project's bound, the batch's auto-labels are not to be trusted blindly: the gate was proven
 on data that looked different.
+
+For detection the labels are the boxes' classes (an image holds any number) and the
+confidences the images' (one per image): ``per_item=False``.
 """
 
 from collections.abc import Sequence
@@ -50,13 +53,17 @@ def check_drift(
     baseline_confidence: Sequence[float] | None,
     class_names: list[str],
     bounds: DriftSpec,
+    *,
+    per_item: bool = True,
 ) -> DriftResult:
-    """Compare a batch with the approved set; ``baseline_*`` None: nothing approved yet."""
-    if len(batch_labels) != len(batch_confidence):
+    """Compare a batch with the approved set; ``baseline_*`` None: nothing approved yet.
+    ``per_item``: one label per item, aligned with the confidences (else labels of boxes)."""
+    if per_item and len(batch_labels) != len(batch_confidence):
         raise ValueError("batch labels and confidences differ in length")
+    items = len(batch_confidence)
     batch_p = distribution(batch_labels, class_names)
     common = {
-        "items": len(batch_labels),
+        "items": items,
         "max_class_shift": bounds.max_class_shift,
         "max_confidence_drop": bounds.max_confidence_drop,
         "batch_distribution": dict(zip(class_names, np.round(batch_p, 4).tolist(), strict=True)),
@@ -77,8 +84,8 @@ def check_drift(
     )
     drop = None if batch_mean is None or base_mean is None else base_mean - batch_mean
     problems = []
-    if len(batch_labels) < bounds.min_items:
-        reason = f"{len(batch_labels)} items, fewer than drift.min_items={bounds.min_items}"
+    if items < bounds.min_items:
+        reason = f"{items} items, fewer than drift.min_items={bounds.min_items}"
         passed = True
     else:
         if shift > bounds.max_class_shift:

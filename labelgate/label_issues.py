@@ -4,6 +4,10 @@ Every audited (human-reviewed) item gets an out-of-sample probability from a cla
 its sentence embedding, trained by K-fold cross-validation without that item;
 ``cleanlab.filter.find_label_issues`` then flags the items whose given label the data most
 disagrees with. Flagged items go back to review, ranked by self-confidence (lowest first).
+
+Where out-of-sample probabilities exist already (image classification: pretrained classifiers
+and a label model that never saw the human labels), :func:`rank_label_issues` takes them
+directly.
 """
 
 from collections.abc import Sequence
@@ -59,19 +63,40 @@ def find_human_label_issues(
     ids = np.asarray(item_ids, dtype=object)[keep]
     y = np.array([kept_classes.index(label) for label in labels_arr[keep]])
     probs = out_of_sample_probs(embeddings[keep], y, len(kept_classes), folds=folds, seed=seed)
+    return rank_label_issues(
+        ids, probs, y, kept_classes, max_issues=max_issues, reported_at=reported_at
+    )
+
+
+def rank_label_issues(
+    item_ids: Sequence[str],
+    probs: np.ndarray,
+    given: np.ndarray,
+    class_names: Sequence[str],
+    *,
+    max_issues: int | None = None,
+    reported_at: str | None = None,
+) -> pd.DataFrame:
+    """cleanlab's label issues (``ISSUE_COLUMNS``, most suspicious first) for ``probs``
+    (N, K) out-of-sample probabilities and ``given`` (N,) class indices into ``class_names``."""
+    if len(item_ids) != len(given) or len(probs) != len(given):
+        raise ValueError("item_ids, probs and given labels must have the same length")
+    if not len(given):
+        return pd.DataFrame(columns=ISSUE_COLUMNS)
     # n_jobs=1: no process pool forked inside an orchestrator's worker (the data is small).
     ranked = find_label_issues(
-        labels=y, pred_probs=probs, return_indices_ranked_by="self_confidence", n_jobs=1
+        labels=given, pred_probs=probs, return_indices_ranked_by="self_confidence", n_jobs=1
     )
     if max_issues is not None:
         ranked = ranked[:max_issues]
+    ids = np.asarray(item_ids, dtype=object)
     when = reported_at or datetime.now(UTC).isoformat(timespec="microseconds")
     return pd.DataFrame(
         {
             "item_id": ids[ranked].astype(str),
-            "given_label": [kept_classes[i] for i in y[ranked]],
-            "suggested_label": [kept_classes[i] for i in probs[ranked].argmax(axis=1)],
-            "self_confidence": probs[ranked, y[ranked]].astype(float),
+            "given_label": [class_names[i] for i in given[ranked]],
+            "suggested_label": [class_names[i] for i in probs[ranked].argmax(axis=1)],
+            "self_confidence": probs[ranked, given[ranked]].astype(float),
             "reported_at": when,
         },
         columns=ISSUE_COLUMNS,

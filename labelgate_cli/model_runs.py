@@ -11,6 +11,7 @@ import dagster as dg
 
 from labelgate.errors import LabelgateError
 from labelgate.models.active import CHURN_REPORT
+from labelgate.models.loops import trains_student
 from labelgate.models.relabel import RelabelPlan, relabel_plan
 from labelgate.spec import ProjectSpec
 from labelgate_cli.runner import _execute, project_definitions
@@ -29,6 +30,8 @@ def _need_training(spec: ProjectSpec) -> None:
         raise LabelgateError(
             f"project {spec.name} has no training: section; add one to train models"
         )
+    if not trains_student(spec):
+        raise LabelgateError(f"project {spec.name} ({spec.modality}) trains no models yet")
 
 
 @dataclass(frozen=True)

@@ -132,20 +132,26 @@ def promote(
     model_id: Annotated[str, typer.Argument(help="A model id from `labelgate models list`.")],
     encoder: EncoderOpt = Encoder.minilm,
 ) -> None:
-    """Make a registered model the champion if it beats the current one on the same split by
-    the configured margin; the decision is recorded in the ledger either way."""
+    """Make a registered model the champion if it beats the current one (for a detector with
+    none yet, the teacher) on the same split by the configured margin; the decision is
+    recorded in the ledger either way."""
     from labelgate.build import embedding_cache_path
     from labelgate.embeddings import CachedEmbedder, EmbeddingCache
-    from labelgate.models.service import decide_promotion, evaluate_challenger
+    from labelgate.models.loops import model_loop
 
     try:
         spec = resolve_project(project)
         if spec.training is None:
             raise LabelgateError(f"project {spec.name} has no training: section")
         _, resource = _resources(encoder)
-        embedder = CachedEmbedder(resource.get(), EmbeddingCache(embedding_cache_path(spec)))
-        evaluation = evaluate_challenger(spec, model_id, embedder, device=resource.device)
-        decision = decide_promotion(spec, evaluation)
+        student = model_loop(
+            spec,
+            lambda: CachedEmbedder(resource.get(), EmbeddingCache(embedding_cache_path(spec))),
+            device=resource.device,
+        ).student
+        if student is None:
+            raise LabelgateError(f"project {spec.name} ({spec.modality}) trains no models")
+        decision = student.decide(student.evaluate(model_id).frame)
     except (LabelgateError, RegistryError, TrainingError, ValueError) as exc:
         _fail(str(exc))
         return
@@ -170,8 +176,9 @@ def relabel(project: ProjectArg, encoder: EncoderOpt = Encoder.minilm) -> None:
     if result.plan.champion is None:
         console.print(f"project {spec.name} has no champion yet: nothing to re-label with")
         return
+    unit = "images" if spec.modality.startswith("image") else "items"
     console.print(
-        f"champion {result.plan.champion}: {result.rescored} items scored in "
+        f"champion {result.plan.champion}: {result.rescored} {unit} scored in "
         f"{len(result.churn)} batch(es), {result.flipped} labels flipped, "
         f"{result.sent_to_review} human labels sent back to review"
     )

@@ -11,10 +11,9 @@ from assets.image_common import ImageProjectAssets
 from assets.image_ingest import build_image_raw_items
 from assets.image_label_sets import build_image_label_set_asset
 from assets.image_labels import build_image_label_assets
-from assets.image_models import build_image_model_assets
 from assets.image_review import build_image_review_assets
 from assets.label_sets import LABEL_SET
-from assets.models import CHAMPION_MODEL, MODEL_EVALUATION, TRAINED_MODEL
+from assets.relabel import churn_tables
 from labelgate.images.ingest import ImageBatch, discover_image_batches
 from labelgate.project import (
     ACCEPTED_LABELS,
@@ -26,7 +25,8 @@ from labelgate.project import (
 )
 from labelgate.spec import ProjectSpec
 from pipelines.governance import build_image_governance_definitions
-from pipelines.jobs import AssetJob, ProjectJobs
+from pipelines.jobs import ProjectJobs
+from pipelines.model_defs import build_model_definitions
 from pipelines.sensors import (
     already_materialized,
     build_follow_up_sensor,
@@ -92,7 +92,9 @@ def build_image_jobs(project: ImageProjectAssets) -> ProjectJobs:
     return ProjectJobs(
         label_batch=dg.define_asset_job(
             f"{project.name}__label_batch",
-            selection=selection(RAW_ITEMS, CANDIDATE_LABELS, AUTO_LABELS),
+            selection=selection(
+                RAW_ITEMS, CANDIDATE_LABELS, AUTO_LABELS, *churn_tables(project.spec)
+            ),
             description="Ingest one image folder and auto-label it.",
         ),
         publish=dg.define_asset_job(
@@ -109,20 +111,9 @@ def build_image_jobs(project: ImageProjectAssets) -> ProjectJobs:
     )
 
 
-def build_image_training_job(project: ImageProjectAssets) -> AssetJob:
-    keys = (project.key(n) for n in (TRAINED_MODEL, MODEL_EVALUATION, CHAMPION_MODEL))
-    return dg.define_asset_job(
-        f"{project.name}__train_model",
-        selection=dg.AssetSelection.assets(*keys),
-        description="Train a YOLO student on the latest approved label set, score it against "
-        "the champion (or the teacher), promote it only if better.",
-    )
-
-
 def build_image_project_definitions(spec: ProjectSpec) -> dg.Definitions:
     project = ImageProjectAssets(spec)
     jobs = build_image_jobs(project)
-    training = spec.training is not None and project.detection
     defs = dg.Definitions(
         assets=[
             build_image_raw_items(project),
@@ -130,10 +121,9 @@ def build_image_project_definitions(spec: ProjectSpec) -> dg.Definitions:
             *build_image_review_assets(project),
             build_image_accept_asset(project),
             build_image_label_set_asset(project),
-            *(build_image_model_assets(project) if training else []),
         ],
         asset_checks=[*build_image_quality_checks(project), build_gate_check(project)],
-        jobs=[*jobs.all(), *([build_image_training_job(project)] if training else [])],
+        jobs=jobs.all(),
         sensors=[
             build_image_source_sensor(project, jobs),
             build_review_inbox_sensor(project, jobs),
@@ -141,4 +131,6 @@ def build_image_project_definitions(spec: ProjectSpec) -> dg.Definitions:
         ],
         resources={project.io_manager_key: TableIOManager(root=str(project.data.tables.root))},
     )
-    return dg.Definitions.merge(defs, build_image_governance_definitions(project))
+    return dg.Definitions.merge(
+        defs, build_model_definitions(project, jobs), build_image_governance_definitions(project)
+    )

@@ -48,10 +48,11 @@ TRAINING = {
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-def approve(spec: ProjectSpec) -> int:
-    """Snapshot accepted_labels as a label set and record its approval (a steward's act in
-    production; governance tests cover the four-eyes rule)."""
-    accepted = ProjectData(spec).tables.read(ACCEPTED_LABELS)
+def approve(spec: ProjectSpec, accepted: pd.DataFrame | None = None) -> int:
+    """Snapshot accepted_labels (or ``accepted``) as a label set and record its approval (a
+    steward's act in production; governance tests cover the four-eyes rule)."""
+    if accepted is None:
+        accepted = ProjectData(spec).tables.read(ACCEPTED_LABELS)
     label_set = publish_label_set(spec, accepted).label_set
     Ledger.for_project(spec).append(
         LABEL_SET_APPROVED,

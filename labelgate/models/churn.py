@@ -6,6 +6,10 @@ its version. Comparing the state before and after a re-label gives the flips; a 
 caused by the sources whose vote changed (``label_model`` when none did: the label model
 re-weighted unchanged votes). A flip on a human-reviewed item whose new label disagrees with
 the human is never applied silently: it is marked for review.
+
+What "the label changed" means is the modality's (:class:`ChurnKind`): for text a different
+class; for detection a box set that no longer matches at IoU 0.5
+(:mod:`labelgate.models.box_churn`).
 """
 
 import json
@@ -27,6 +31,30 @@ CHURN_COLUMNS = [
     "to_review",
     "reported_at",
 ]
+
+
+class ChurnKind:
+    """How labels of one modality are compared; this base compares class names (text and
+    image classification)."""
+
+    def changed(self, old: str, new: str) -> bool:
+        return old != new
+
+    def display(self, label: str) -> str:
+        """The label as the churn report shows it."""
+        return label
+
+    def class_delta(self, old: str, new: str) -> dict[str, tuple[int, int]]:
+        """Per class: (labels lost, labels gained) by the change ``old`` -> ``new``."""
+        return {old: (1, 0), new: (0, 1)}
+
+    def human_labels(self, reviewed: pd.DataFrame) -> pd.Series:
+        """The latest human label per item id, comparable with the state's ``label``."""
+        latest = reviewed.drop_duplicates("item_id", keep="last").set_index("item_id")
+        return latest["label"].astype(str)
+
+
+CLASS_CHURN = ChurnKind()
 
 
 def label_state(auto_labels: pd.DataFrame, candidates: pd.DataFrame) -> pd.DataFrame:
@@ -63,22 +91,26 @@ class Churn:
     flips: pd.DataFrame  # CHURN_COLUMNS
     champion: str | None
     previous_champions: list[str] = field(default_factory=list)
+    by_class: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def flipped(self) -> int:
         return len(self.flips)
 
     @property
+    def rate(self) -> float | None:
+        """Share of the items labeled before (not new) whose label flipped."""
+        compared = self.items - self.new_items
+        return round(self.flipped / compared, 6) if compared else None
+
+    @property
     def to_review(self) -> int:
         return int(self.flips["to_review"].sum()) if len(self.flips) else 0
 
     def flips_by_class(self) -> dict[str, dict[str, int]]:
-        """Per class: how many labels left it (``lost``) and how many joined it (``gained``)."""
-        out: dict[str, dict[str, int]] = {}
-        for old, new in zip(self.flips["old_label"], self.flips["new_label"], strict=True):
-            out.setdefault(old, {"lost": 0, "gained": 0})["lost"] += 1
-            out.setdefault(new, {"lost": 0, "gained": 0})["gained"] += 1
-        return dict(sorted(out.items()))
+        """Per class: how many labels (boxes, for detection) left it (``lost``) and how many
+        joined it (``gained``)."""
+        return dict(sorted(self.by_class.items()))
 
     def transitions(self) -> dict[str, int]:
         pairs = self.flips["old_label"] + " -> " + self.flips["new_label"]
@@ -98,6 +130,7 @@ class Churn:
             "new_items": self.new_items,
             "rescored": self.rescored,
             "flipped": self.flipped,
+            "churn_rate": self.rate,
             "to_review": self.to_review,
             "champion": self.champion,
             "previous_champions": self.previous_champions,
@@ -122,13 +155,16 @@ def compute_churn(
     current: pd.DataFrame,
     reviewed: pd.DataFrame,
     *,
+    kind: ChurnKind = CLASS_CHURN,
     reported_at: str | None = None,
 ) -> Churn:
-    """Flips between two label states of a batch; ``reviewed`` has ``item_id``, ``label``."""
+    """Flips between two label states of a batch; ``reviewed`` holds the human labels in the
+    form ``kind`` reads (``item_id`` and ``label``, or ``boxes`` for detection)."""
     when = reported_at or datetime.now(UTC).isoformat(timespec="microseconds")
     previous = previous if previous is not None else pd.DataFrame(columns=STATE_COLUMNS)
     before = previous.set_index("item_id")
-    human = reviewed.drop_duplicates("item_id", keep="last").set_index("item_id")["label"]
+    human = kind.human_labels(reviewed) if len(reviewed) else pd.Series(dtype=str)
+    by_class: dict[str, dict[str, int]] = {}
     rows = []
     rescored = new_items = 0
     old_champions: set[str] = set()
@@ -148,18 +184,22 @@ def compute_churn(
             rescored += 1
             if CHAMPION_LABELER in old_versions:
                 old_champions.add(old_versions[CHAMPION_LABELER])
-        if old["label"] == label:
+        if not kind.changed(old["label"], label):
             continue
+        for name, (lost, gained) in kind.class_delta(old["label"], label).items():
+            counts = by_class.setdefault(name, {"lost": 0, "gained": 0})
+            counts["lost"] += lost
+            counts["gained"] += gained
         human_label = human.get(item_id)
         rows.append(
             {
                 "item_id": item_id,
                 "batch": batch,
-                "old_label": old["label"],
-                "new_label": label,
+                "old_label": kind.display(old["label"]),
+                "new_label": kind.display(label),
                 "causes": _causes(json.loads(old["votes"]), json.loads(votes_json)),
-                "human_label": None if human_label is None else str(human_label),
-                "to_review": human_label is not None and str(human_label) != label,
+                "human_label": None if human_label is None else kind.display(str(human_label)),
+                "to_review": human_label is not None and kind.changed(str(human_label), label),
                 "reported_at": when,
             }
         )
@@ -172,4 +212,5 @@ def compute_churn(
         flips=flips,
         champion=champion,
         previous_champions=sorted(old_champions),
+        by_class={k: v for k, v in by_class.items() if v["lost"] or v["gained"]},
     )

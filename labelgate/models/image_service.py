@@ -32,6 +32,7 @@ from labelgate.images.spec import YoloLabelerSpec
 from labelgate.label_sets import LabelSet, LabelSetStore
 from labelgate.ledger import Ledger
 from labelgate.ledger.events import MODEL_NOT_PROMOTED, MODEL_PROMOTED, MODEL_TRAINED
+from labelgate.models.box_cache import CachedDetector, box_cache
 from labelgate.models.config import TrainingSpec
 from labelgate.models.detector import starting_point, train_detector
 from labelgate.models.promotion import Decision
@@ -219,14 +220,24 @@ def student_spec(
     )
 
 
-def champion_detector(spec: ProjectSpec) -> YoloDetector | None:
-    """The promoted student as an extra source (None: no training, no usable champion)."""
+def active_student(spec: ProjectSpec) -> ModelCard | None:
+    """The champion a detection project labels with (None: no training, none promoted, or
+    stale until a new one is)."""
     if spec.training is None or spec.modality != "image_detection":
         return None
     card = ModelRegistry(spec).champion()
     if card is None or card.stale or card.method != METHOD:
         return None
-    detector = YoloDetector(student_spec(spec, card), spec.class_names)
+    return card
+
+
+def champion_detector(spec: ProjectSpec) -> CachedDetector | None:
+    """The promoted student as an extra source; it scores each image once (cached by model
+    id and image content), so a re-label runs it only on images it has not scored."""
+    card = active_student(spec)
+    if card is None:
+        return None
+    detector = CachedDetector(student_spec(spec, card), spec.class_names, box_cache(spec))
     detector.version = card.model_id
     return detector
 
