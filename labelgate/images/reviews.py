@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -71,36 +72,28 @@ def read_box_answers(
     path = Path(path)
     known = set(items["item_id"].astype(str))
     stems = exchange.stems_to_items(items)
-    if (path.is_dir() or _is_coco(path)) and not reviewer:  # YOLO, COCO: nobody named
+    if not path.is_dir() and not _is_coco(path):
+        if not path.is_file():
+            raise ReviewFileError(str(path), [("file", "does not exist")])
+        return exchange.read_label_studio(
+            path,
+            known_items=known,
+            class_names=class_names,
+            stem_to_item=stems,
+            reviewers=reviewers,
+        )
+    if not reviewer:  # YOLO, COCO: nobody named
         reason = "YOLO and COCO answers do not name their reviewer: pass it (labelgate review "
         raise ReviewFileError(str(path), [("reviewer", reason + "import --reviewer NAME)")])
-    who = str(reviewer)
-    if path.is_dir():
-        return exchange.read_yolo_folder(
-            path,
-            known_items=known,
-            class_names=class_names,
-            stem_to_item=stems,
-            reviewer=who,
-            names=names,
-            skip_unmatched=skip_unmatched,
-            reviewers=reviewers,
-        )
-    if not path.is_file():
-        raise ReviewFileError(str(path), [("file", "does not exist")])
-    head = path.read_bytes()[:4096].decode("utf-8-sig", errors="replace").lstrip()
-    if head.startswith("{"):
-        return exchange.read_coco(
-            path,
-            known_items=known,
-            class_names=class_names,
-            stem_to_item=stems,
-            reviewer=who,
-            skip_unmatched=skip_unmatched,
-            reviewers=reviewers,
-        )
-    return exchange.read_label_studio(
-        path, known_items=known, class_names=class_names, stem_to_item=stems, reviewers=reviewers
+    read = partial(exchange.read_yolo_folder, names=names) if path.is_dir() else exchange.read_coco
+    return read(
+        path,
+        known_items=known,
+        class_names=class_names,
+        stem_to_item=stems,
+        reviewer=reviewer,
+        skip_unmatched=skip_unmatched,
+        reviewers=reviewers,
     )
 
 
