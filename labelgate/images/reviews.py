@@ -20,6 +20,7 @@ from labelgate.errors import ReviewFileError
 from labelgate.identities import ReviewerResolver, safe_name
 from labelgate.ids import sha256_file
 from labelgate.images import exchange
+from labelgate.review.store import read_imported
 from labelgate.storage import atomic_path
 
 BOX_REVIEW_COLUMNS = [
@@ -115,19 +116,11 @@ class BoxReviewStore:
         return (self.imported_dir / f"{sha256}.parquet").is_file()
 
     def all_reviews(self) -> pd.DataFrame:
-        frames = []
-        if self.imported_dir.is_dir():
-            for path in self.imported_dir.glob("*.parquet"):
-                frame = pd.read_parquet(path).loc[:, BOX_REVIEW_COLUMNS]
-                frames.append(frame.assign(_mtime=path.stat().st_mtime_ns, _row=range(len(frame))))
-        if not frames:
+        """Every imported review, oldest first (by ``reviewed_at``, then import order)."""
+        reviews = read_imported(self.imported_dir, BOX_REVIEW_COLUMNS)
+        if reviews is None:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in BOX_REVIEW_COLUMNS})
-        reviews = pd.concat(frames, ignore_index=True)
-        reviews["_when"] = pd.to_datetime(reviews["reviewed_at"], utc=True, format="ISO8601")
-        reviews = reviews.sort_values(
-            ["_when", "_mtime", "review_file_sha256", "_row"], kind="stable"
-        )
-        return reviews.loc[:, BOX_REVIEW_COLUMNS].reset_index(drop=True)
+        return reviews
 
     def reviewed_labels(self) -> pd.DataFrame:
         """The latest review per item."""
