@@ -13,7 +13,7 @@ import socket
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -125,12 +125,8 @@ class TableStore:
         """Write a table of ``schema`` chunk by chunk; it replaces the old one only when the
         block ends without an error."""
         target = self.path(asset, partition)
-        with atomic_path(target) as tmp:
-            writer = TableWriter(tmp, schema)
-            try:
-                yield writer
-            finally:
-                writer.close()
+        with atomic_path(target) as tmp, closing(TableWriter(tmp, schema)) as writer:
+            yield writer
 
     def iter_chunks(
         self,

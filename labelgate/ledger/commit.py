@@ -19,7 +19,7 @@ between the commit and the rename, so a test can kill a run at those points.
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from itertools import islice
 from pathlib import Path
 
@@ -102,11 +102,8 @@ def ledgered_stream(
     """``TableStore.stream`` whose result commits together with its ledger rows."""
     target = store.path(asset, partition)
     with temp_beside(target) as tmp:
-        writer = _DelayedWriter(tmp, schema)
-        try:
+        with closing(_DelayedWriter(tmp, schema)) as writer:
             yield writer
-        finally:
-            writer.close()
         writer.appended = commit_file(
             ledger, tmp, target, table_key(asset, partition), rows_from_file, run_id
         )
