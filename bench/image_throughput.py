@@ -31,14 +31,14 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import dagster as dg  # noqa: E402
-import yaml  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from labelgate.images.labelers import load_yolo, resolve_device  # noqa: E402
 from labelgate.project import CANDIDATE_LABELS, RAW_ITEMS  # noqa: E402
-from labelgate.spec import load_project  # noqa: E402
+from labelgate.spec import ProjectSpec  # noqa: E402
 from pipelines.image_defs import build_image_project_definitions  # noqa: E402
+from tests.image_projects import write_detection_project  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
 
@@ -143,29 +143,15 @@ def run(args: argparse.Namespace, work: Path) -> None:
     print(f"RATIO asset/bare = {a / b:.3f} (target >= 0.8); materialize/bare = {r / b:.3f}")
 
 
-def write_spec(work: Path, args: argparse.Namespace, class_names: list[str]):
-    path = work / "bench.yaml"
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "name": "image_bench",
-                "modality": "image_detection",
-                "source": {"path": "inbox"},
-                "classes": [{"name": c, "description": c} for c in class_names],
-                "labelers": [
-                    {
-                        "type": "yolo",
-                        "path": str(args.model.resolve()),
-                        "imgsz": args.imgsz,
-                        "batch": args.batch,
-                        "device": args.device,
-                    }
-                ],
-                "storage": "store",
-            }
-        )
+def write_spec(work: Path, args: argparse.Namespace, class_names: list[str]) -> ProjectSpec:
+    labeler = {"type": "yolo", "path": str(args.model.resolve()), "imgsz": args.imgsz}
+    return write_detection_project(
+        work,
+        name="image_bench",
+        classes={c: c for c in class_names},
+        labelers=[{**labeler, "batch": args.batch, "device": args.device}],
+        file="bench.yaml",
     )
-    return load_project(path)
 
 
 if __name__ == "__main__":

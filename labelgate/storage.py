@@ -13,7 +13,7 @@ import socket
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -63,20 +63,28 @@ def orphaned(temp: Path, owner: str | None = None) -> bool:
 
 
 @contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; on success it replaces ``target`` atomically."""
+def temp_beside(target: Path) -> Iterator[Path]:
+    """Yield a new empty temporary file beside ``target`` (its folder created), removed
+    afterwards unless it was renamed away."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         yield tmp
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; on success it replaces ``target`` atomically."""
+    with temp_beside(target) as tmp:
+        yield tmp
         with tmp.open("rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, target)
         fsync_dir(target.parent)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def fsync_dir(folder: Path) -> None:
@@ -117,12 +125,8 @@ class TableStore:
         """Write a table of ``schema`` chunk by chunk; it replaces the old one only when the
         block ends without an error."""
         target = self.path(asset, partition)
-        with atomic_path(target) as tmp:
-            writer = TableWriter(tmp, schema)
-            try:
-                yield writer
-            finally:
-                writer.close()
+        with atomic_path(target) as tmp, closing(TableWriter(tmp, schema)) as writer:
+            yield writer
 
     def iter_chunks(
         self,

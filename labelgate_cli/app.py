@@ -19,7 +19,7 @@ from labelgate_cli.governance import register as register_governance
 from labelgate_cli.image_commands import register as register_image_commands
 from labelgate_cli.instance import get_instance
 from labelgate_cli.models import register as register_models
-from labelgate_cli.output import fail, literal, redaction_line
+from labelgate_cli.output import fail, literal, redaction_line, step_printer
 from labelgate_cli.projects import resolve_project
 from labelgate_cli.trust import register as register_trust
 
@@ -325,7 +325,7 @@ def demo(
             rounds=rounds,
             error_rate=error_rate,
             seed=seed,
-            on_step=lambda text: console.print(f"[dim]·[/] {literal(text)}"),
+            on_step=step_printer(console),
         )
     except LabelgateError as exc:
         _fail(str(exc))
@@ -355,7 +355,7 @@ def demo(
     if images:
         from labelgate_cli.image_demo import demo_images_step
 
-        demo_images_step(console, get_instance(), _encoder(encoder), _fail)
+        demo_images_step(console, get_instance(), _encoder(encoder))
     console.print(
         f"Dagster UI on the same instance: [bold]make ui[/] (DAGSTER_HOME="
         f"{literal(get_instance().root_directory)})"

@@ -1,5 +1,6 @@
 """Governance commands: verify, label-sets, approve, reject, release, trace, erase."""
 
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -23,19 +24,19 @@ from labelgate.governance.verify import verify_project
 from labelgate.label_sets import LabelSetStore
 from labelgate.ledger import Ledger
 from labelgate.ledger.events import EXPORT_MADE
-from labelgate.spec import ProjectSpec, load_project
+from labelgate.spec import ProjectSpec
 from labelgate_cli.output import fail, literal
-from labelgate_cli.projects import resolve_project
+from labelgate_cli.projects import ProjectArg, resolve_project, workspace_projects
 
 console = Console()
 err = Console(stderr=True)
 
-ProjectArg = Annotated[str, typer.Argument(help="Project file (YAML) or project name.")]
 ProjectOpt = Annotated[
     str | None,
     typer.Option("--project", "-p", help="Project file or name (default: search the workspace)."),
 ]
 AsOpt = Annotated[str, typer.Option("--as", help="Your identity (from the identities file).")]
+ReasonOpt = Annotated[str, typer.Option(help="Why (kept in the ledger).")]
 KeyOpt = Annotated[
     Path | None,
     typer.Option("--key", help=f"Your Ed25519 private key file (default: env {KEY_ENV})."),
@@ -117,27 +118,31 @@ def _decide(
     )
 
 
-def approve(
-    project: ProjectArg,
-    version: Annotated[int, typer.Argument(help="Label-set version to approve.")],
-    as_name: AsOpt,
-    reason: Annotated[str, typer.Option(help="Why (kept in the ledger).")] = "",
-    key: KeyOpt = None,
-) -> None:
+def _decision_command(decision: str, doc: str) -> Callable[..., None]:
+    """The ``approve`` or ``reject`` command: the same options, one decision each."""
+
+    def command(
+        project: ProjectArg,
+        version: Annotated[int, typer.Argument(help=f"Label-set version to {decision}.")],
+        as_name: AsOpt,
+        reason: ReasonOpt = "",
+        key: KeyOpt = None,
+    ) -> None:
+        _decide(project, version, as_name, decision, reason, key)
+
+    command.__name__ = decision
+    command.__doc__ = doc
+    return command
+
+
+approve = _decision_command(
+    "approve",
     """Approve a label set, signed with your key: only a steward who reviewed none of its
-    labels may."""
-    _decide(project, version, as_name, "approve", reason, key)
-
-
-def reject(
-    project: ProjectArg,
-    version: Annotated[int, typer.Argument(help="Label-set version to reject.")],
-    as_name: AsOpt,
-    reason: Annotated[str, typer.Option(help="Why (kept in the ledger).")] = "",
-    key: KeyOpt = None,
-) -> None:
-    """Reject a label set, signed with your key (steward role needed)."""
-    _decide(project, version, as_name, "reject", reason, key)
+    labels may.""",
+)
+reject = _decision_command(
+    "reject", "Reject a label set, signed with your key (steward role needed)."
+)
 
 
 class DecisionChoice(StrEnum):
@@ -151,7 +156,7 @@ def sign(
     as_name: AsOpt,
     out: Annotated[Path, typer.Option("--out", help="Signed decision file (JSON) to write.")],
     decision: Annotated[DecisionChoice, typer.Option()] = DecisionChoice.approve,
-    reason: Annotated[str, typer.Option(help="Why (kept in the ledger).")] = "",
+    reason: ReasonOpt = "",
     key: KeyOpt = None,
 ) -> None:
     """Sign a decision without applying it: a file for the Dagster decide job's
@@ -229,13 +234,7 @@ def release(
 def _find_project(item_id: str, project: str | None) -> ProjectSpec:
     if project is not None:
         return resolve_project(project)
-    from pipelines.definitions import project_files
-
-    for path in project_files():
-        try:
-            spec = load_project(path)
-        except LabelgateError:
-            continue
+    for spec in workspace_projects():
         if Ledger.for_project(spec).events(item_id=item_id):
             return spec
     raise LabelgateError(f"no project in the workspace has item {item_id!r}; name one: -p")

@@ -20,7 +20,7 @@ from labelgate.images.project import ImageProjectData
 from labelgate.images.spec import YoloLabelerSpec
 from labelgate.project import ACCEPTED_LABELS
 from labelgate.spec import ProjectSpec
-from labelgate_cli.output import literal
+from labelgate_cli.output import step_printer
 from labelgate_cli.runner import import_reviews, publish, run_project
 from resources.encoder import TextEncoderResource
 
@@ -122,22 +122,15 @@ def demo_images_step(
     console: Console,
     instance: dg.DagsterInstance,
     encoder: TextEncoderResource,
-    fail: Callable[[str], None],
     project: str = "projects/street_objects.yaml",
 ) -> None:
     """The step ``labelgate demo`` runs after the text demo."""
-    from labelgate.errors import LabelgateError
-    from labelgate_cli.projects import resolve_project
+    from labelgate_cli.projects import on_project
 
-    try:
-        spec = resolve_project(project)
-        report = run_image_demo(
-            spec,
-            instance=instance,
-            encoder=encoder,
-            on_step=lambda text: console.print(f"[dim]·[/] {literal(text)}"),
-        )
-    except LabelgateError as exc:
-        fail(str(exc))
-        return
+    _, report = on_project(
+        project,
+        lambda spec: run_image_demo(
+            spec, instance=instance, encoder=encoder, on_step=step_printer(console)
+        ),
+    )
     print_image_demo(report, console)

@@ -6,6 +6,7 @@ Anything that comes from outside the CLI's own literals (exception messages, pat
 item ids, reviewer names) goes through :func:`literal` or :func:`fail`.
 """
 
+from collections.abc import Callable
 from typing import NoReturn
 
 import typer
@@ -33,6 +34,11 @@ def fail(message: str, code: int = 2, *, console: Console | None = None) -> NoRe
     """Print ``error: <message>`` on stderr, literally, and exit with ``code``."""
     (console or err).print(error_text(message), highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def step_printer(console: Console) -> Callable[[str], None]:
+    """Print each step a long command reports as a dim ``·`` line, the text literally."""
+    return lambda text: console.print(f"[dim]·[/] {literal(text)}")
 
 
 def redaction_line(report: RedactionReport) -> str:

@@ -5,37 +5,23 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from labelgate.errors import LabelgateError
 from labelgate.governance.identities_pin import accept_identities, current_pin
 from labelgate.identities import identities_path
 from labelgate.ledger import Ledger
-from labelgate_cli.projects import resolve_project
+from labelgate_cli.projects import ProjectArg, on_project
 
 console = Console()
-err = Console(stderr=True)
 
 identities_app = typer.Typer(
     help="The identities file a project has in force (pinned in its ledger).",
     no_args_is_help=True,
 )
 
-ProjectArg = Annotated[str, typer.Argument(help="Project file (YAML) or project name.")]
-
-
-def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
-
 
 @identities_app.command("show")
 def show(project: ProjectArg) -> None:
     """The pinned identities file (SHA-256, ledger row, roster) and the configured one."""
-    try:
-        spec = resolve_project(project)
-        pin = current_pin(Ledger.for_project(spec))
-    except LabelgateError as exc:
-        _fail(str(exc))
-        return
+    spec, pin = on_project(project, lambda spec: current_pin(Ledger.for_project(spec)))
     console.print(f"configured: {identities_path(spec) or '(none)'}")
     if pin is None:
         console.print("in force: nothing pinned yet (the first review import or decision pins)")
@@ -54,12 +40,7 @@ def accept(
 ) -> None:
     """Bring the configured identities file into force (a ledger event); only a steward of
     the file in force may."""
-    try:
-        spec = resolve_project(project)
-        row = accept_identities(spec, actor=as_name)
-    except LabelgateError as exc:
-        _fail(str(exc))
-        return
+    spec, row = on_project(project, lambda spec: accept_identities(spec, actor=as_name))
     if row is None:
         console.print("the configured identities file is already the one in force")
         return
@@ -81,12 +62,7 @@ def adopt(
     under them (once; the chain and files must verify first)."""
     from labelgate.governance.adopt import adopt_ledger
 
-    try:
-        spec = resolve_project(project)
-        row = adopt_ledger(spec, actor=as_name)
-    except LabelgateError as exc:
-        _fail(str(exc))
-        return
+    spec, row = on_project(project, lambda spec: adopt_ledger(spec, actor=as_name))
     console.print(
         f"adopted the ledger of {spec.name} at row {row.seq} ({row.payload['commit_markers']} "
         f"commit markers, {row.payload['erasures']} erasures chained; head anchored)"

@@ -66,6 +66,28 @@ def write_project(folder: Path, source: Path, **overrides: Any) -> Path:
     return path
 
 
+def review_round(
+    spec: ProjectSpec,
+    instance: dg.DagsterInstance,
+    truth: pd.DataFrame,
+    answers: Path,
+    *,
+    error_rate: float,
+) -> None:
+    """Label the project, answer its review queue from ``truth`` into ``answers`` (simulated
+    reviewers, seed 1), import the answers and label again; hashing encoder."""
+    from labelgate.project import ProjectData
+    from labelgate.synth import simulate_reviews
+    from labelgate_cli.runner import import_reviews, run_project
+
+    encoder = TextEncoderResource(kind="hashing")
+    run_project(spec, instance=instance, encoder=encoder)
+    queue = ProjectData(spec).queue_dir / "review_queue.csv"
+    simulate_reviews(queue, truth, answers, error_rate=error_rate, seed=1)
+    import_reviews(spec, [str(answers)], instance=instance, encoder=encoder)
+    run_project(spec, instance=instance, encoder=encoder)
+
+
 @pytest.fixture
 def make_project(tmp_path: Path, corpus: CorpusFiles) -> ProjectFactory:
     def make(**overrides: Any) -> ProjectSpec:

@@ -4,7 +4,7 @@ import sqlalchemy as sa
 
 from labelgate.ledger import Ledger
 from labelgate.ledger import schema as ledger_schema
-from labelgate.ledger.hashing import row_hash
+from labelgate.ledger.hashing import stored_row_hash
 
 EVENTS, HEADS = ledger_schema.events, ledger_schema.heads
 
@@ -23,17 +23,7 @@ def rewrite_and_rehash(ledger: Ledger, seq: int, **changes: object) -> None:
         ).all()
         prev = ""
         for row in rows:
-            digest = row_hash(
-                project=row.project,
-                seq=int(row.seq),
-                at=row.at,
-                event=row.event,
-                item_id=row.item_id,
-                run_id=row.run_id,
-                actor=row.actor,
-                payload=row.payload,
-                prev_hash=prev,
-            )
+            digest = stored_row_hash(row, prev_hash=prev)
             db.execute(
                 sa.update(EVENTS)
                 .where(EVENTS.c.project == ledger.project, EVENTS.c.seq == row.seq)

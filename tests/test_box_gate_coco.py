@@ -12,16 +12,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from labelgate.images.boxes import Boxes, match_boxes
-from labelgate.images.exchange import read_yolo_folder, stems_to_items
+from labelgate.images.demo_data import coco_class_names
 from labelgate.images.gate import detection_accept_mask, run_detection_gate
 from labelgate.images.labelers import YoloDetector
 from labelgate.images.labeling import consolidate, detection_stream
 from labelgate.images.spec import YoloLabelerSpec
 from labelgate.spec import GateSpec
 from tests.conftest import shared_data
+from tests.image_projects import coco128_truth
 
 pytestmark = pytest.mark.slow
 
@@ -34,22 +34,13 @@ def coco128() -> tuple[pd.DataFrame, pd.DataFrame]:
     """(auto_labels, true boxes of every image) for coco128."""
     model_dir = shared_data("yolov8n_int8_openvino_model")
     coco = shared_data("coco128")
-    names = yaml.safe_load((coco / "coco128.yaml").read_text())["names"]
-    class_names = [names[i] for i in sorted(names)]
+    class_names = coco_class_names(coco)
     paths = sorted((coco / "images" / "train2017").glob("*.jpg"))
     items = pd.DataFrame({"item_id": [p.stem for p in paths], "path": [str(p) for p in paths]})
     spec = YoloLabelerSpec(type="yolo", path=Path(model_dir), conf=0.25, device="cpu")
     candidates = pd.concat(detection_stream([items], [YoloDetector(spec, class_names)]))
     auto = consolidate(candidates, box_threshold=spec.conf, batch="train2017")
-    truth = read_yolo_folder(
-        coco / "labels" / "train2017",
-        known_items=set(items["item_id"]),
-        class_names=class_names,
-        stem_to_item=stems_to_items(items),
-        reviewer="coco",
-        names=class_names,
-        skip_unmatched=True,
-    )
+    truth = coco128_truth(coco, items, class_names)
     truth = items[["item_id"]].merge(truth[["item_id", "boxes"]], how="left")
     truth["boxes"] = [b if isinstance(b, list | np.ndarray) else [] for b in truth["boxes"]]
     return auto, truth

@@ -14,7 +14,6 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from labelgate.governance.approval import decide
 from labelgate.governance.signing import public_key_line
@@ -26,8 +25,9 @@ from labelgate.images.labeling import consolidate
 from labelgate.images.project import ImageProjectData
 from labelgate.models.registry import ModelRegistry
 from labelgate.project import ACCEPTED_LABELS, AUTO_LABELS, REVIEW_QUEUE
-from labelgate.spec import GateSpec, load_project
+from labelgate.spec import GateSpec
 from tests.conftest import shared_data
+from tests.image_projects import write_detection_project
 from tests.signing_keys import demo_key
 
 SHAPE_NAMES = ["disc", "bar", "block"]  # write_shapes' classes 0, 1, 2
@@ -130,22 +130,15 @@ def test_cold_start_queues_everything_then_trains_the_first_student(tmp_path: Pa
         "identities:\n  - {name: alice, roles: [reviewer], emails: [alice@bank.example]}\n"
         f"  - {{name: dana, roles: [steward], public_key: '{public_key_line(demo_key('dana'))}'}}\n"
     )
-    (tmp_path / "p.yaml").write_text(
-        yaml.safe_dump(
-            {
-                "name": "shapes",
-                "modality": "image_detection",
-                "source": {"path": "inbox"},
-                "classes": [{"name": "disc", "description": "a red disc"}],
-                "labelers": [{"type": "yolo", "path": str(teacher), "imgsz": 96}],
-                "review": {"calibration_size": 40, "uncertain_size": 5, "folder": "reviews"},
-                "training": {"epochs": 1, "imgsz": 64, "batch_size": 16, "eval_fraction": 0.3},
-                "storage": "store",
-                "governance": {"identities": "identities.yaml"},
-            }
-        )
+    spec = write_detection_project(
+        tmp_path,
+        name="shapes",
+        classes={"disc": "a red disc"},
+        labelers=[{"type": "yolo", "path": str(teacher), "imgsz": 96}],
+        review={"calibration_size": 40, "uncertain_size": 5, "folder": "reviews"},
+        training={"epochs": 1, "imgsz": 64, "batch_size": 16, "eval_fraction": 0.3},
+        governance={"identities": "identities.yaml"},
     )
-    spec = load_project(tmp_path / "p.yaml")
     data = ImageProjectData(spec)
     truth = truth_in_project_classes(
         tmp_path / "shapes" / "labels", stems, SHAPE_NAMES, {"disc": "disc"}

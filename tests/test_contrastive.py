@@ -23,29 +23,16 @@ from labelgate.ids import text_item_id
 from labelgate.labelers import contrastive as contrastive_labeler
 from labelgate.labelers.contrastive import ContrastiveLabeler
 from labelgate.spec import ClassSpec, ContrastiveLabelerSpec, parse_project
-
-CLASSES = [
-    ClassSpec(name="card_fraud", description="stolen card fraud"),
-    ClassSpec(name="loan_inquiry", description="loan mortgage interest"),
-    ClassSpec(name="address_change", description="moved house new address"),
-]
-NAMES = [c.name for c in CLASSES]
-WORDS = {
-    "card_fraud": ["stolen", "card", "fraud", "scam", "blocked"],
-    "loan_inquiry": ["loan", "mortgage", "interest", "borrow", "rate"],
-    "address_change": ["moved", "house", "address", "postal", "letters"],
-}
-FILLER = ["please", "help", "today", "my", "bank"]
+from tests.bank_corpus import CLASSES, FILLER, NAMES, WORDS, messages
 
 
 def corpus(per_class: int, seed: int = 0, tag: str = "ref") -> tuple[list[str], list[str]]:
+    """``per_class`` messages of every class, tagged ``{tag}{i}``."""
     rng = np.random.default_rng(seed)
     texts, labels = [], []
-    for label, words in WORDS.items():
-        for i in range(per_class):
-            picked = [*rng.choice(words, 3, replace=False), *rng.choice(FILLER, 2)]
-            texts.append(" ".join(rng.permutation(picked)) + f" {tag}{i}")
-            labels.append(label)
+    for label in NAMES:
+        texts += messages(label, per_class, rng, tag)
+        labels += [label] * per_class
     return texts, labels
 
 

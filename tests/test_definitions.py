@@ -14,8 +14,10 @@ from resources.encoder import TextEncoderResource
 from tests.conftest import ProjectFactory
 
 
-def sensor(defs: dg.Definitions, name: str) -> Any:
-    return defs.resolve_sensor_def(name)
+def project_sensor(project: ProjectSpec, kind: str) -> Any:
+    """The project's ``{name}__{kind}`` sensor, from its definitions (hashing encoder)."""
+    defs = build_definitions([project], encoder=TextEncoderResource(kind="hashing"))
+    return defs.resolve_sensor_def(f"{project.name}__{kind}")
 
 
 def test_workspace_definitions_load_with_the_demo_project() -> None:
@@ -83,8 +85,7 @@ def test_project_files_reads_the_environment(tmp_path: Path) -> None:
 def test_source_sensor_adds_a_partition_per_new_or_changed_file(
     project: ProjectSpec, instance: dg.DagsterInstance
 ) -> None:
-    defs = build_definitions([project], encoder=TextEncoderResource(kind="hashing"))
-    source = sensor(defs, f"{project.name}__source_sensor")
+    source = project_sensor(project, "source_sensor")
 
     first = source(dg.build_sensor_context(instance=instance))
     assert sorted(r.partition_key for r in first.run_requests) == [
@@ -112,8 +113,7 @@ def test_source_sensor_adds_a_partition_per_new_or_changed_file(
 def test_review_inbox_sensor_requests_one_import_per_file(
     project: ProjectSpec, instance: dg.DagsterInstance
 ) -> None:
-    defs = build_definitions([project], encoder=TextEncoderResource(kind="hashing"))
-    inbox_sensor = sensor(defs, f"{project.name}__review_inbox_sensor")
+    inbox_sensor = project_sensor(project, "review_inbox_sensor")
     skipped = inbox_sensor(dg.build_sensor_context(instance=instance))
     assert "does not exist yet" in (skipped.skip_reason.skip_message or "")
 

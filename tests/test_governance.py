@@ -31,12 +31,12 @@ from labelgate.ledger.events import (
 from labelgate.pii import PIIRefused
 from labelgate.project import ACCEPTED_LABELS, CANDIDATE_LABELS, RAW_ITEMS, ProjectData
 from labelgate.spec import ProjectSpec, load_project
-from labelgate.synth import simulate_reviews, write_corpus
+from labelgate.synth import write_corpus
 from labelgate_cli.app import app
 from labelgate_cli.governance_runs import run_decision, run_release
-from labelgate_cli.runner import import_reviews, run_project
+from labelgate_cli.runner import run_project
 from resources.encoder import TextEncoderResource
-from tests.conftest import REPO, ProjectFactory, write_project
+from tests.conftest import REPO, ProjectFactory, review_round, write_project
 from tests.signing_keys import demo_key
 from tests.test_pii import STRUCTURED_SLOTS, record_generated_pii, surviving
 
@@ -72,11 +72,7 @@ def governed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Governed]:
     )
     truth = pd.read_csv(corpus.truth_csv, dtype=str, keep_default_na=False)
     with dg.instance_for_test() as instance:
-        run_project(spec, instance=instance, encoder=ENCODER)
-        queue = ProjectData(spec).queue_dir / "review_queue.csv"
-        simulate_reviews(queue, truth, folder / "round1.csv", error_rate=0.02, seed=1)
-        import_reviews(spec, [str(folder / "round1.csv")], instance=instance, encoder=ENCODER)
-        run_project(spec, instance=instance, encoder=ENCODER)
+        review_round(spec, instance, truth, folder / "round1.csv", error_rate=0.02)
         yield Governed(spec, instance, pii, folder)
 
 

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from labelgate.accept import run_gate
 from labelgate.embeddings import CachedEmbedder, EmbeddingCache, HashingEncoder
@@ -27,8 +26,9 @@ from labelgate.models.image_service import ImageEvaluation, decide_student, spli
 from labelgate.models.registry import ModelCard, ModelRegistry
 from labelgate.models.training import TrainingData, train_model
 from labelgate.project import ProjectData
-from labelgate.spec import GateSpec, ProjectSpec, load_project
+from labelgate.spec import GateSpec, ProjectSpec
 from tests.conftest import ProjectFactory
+from tests.image_projects import write_detection_project
 
 # --- (a), (b): the gates calibrate on random calibration reviews only ------------------------
 
@@ -232,20 +232,13 @@ def test_h_drift_baseline_is_the_approved_set(
 
 def _detection_spec(tmp_path: Path, margin: float) -> ProjectSpec:
     (tmp_path / "inbox").mkdir()
-    (tmp_path / "p.yaml").write_text(
-        yaml.safe_dump(
-            {
-                "name": "pills",
-                "modality": "image_detection",
-                "source": {"path": "inbox"},
-                "classes": [{"name": "pill", "description": "a pill"}],
-                "labelers": [{"type": "yolo", "path": "teacher.pt"}],
-                "training": {"promotion_margin": margin, "min_eval_items": 1},
-                "storage": "store",
-            }
-        )
+    return write_detection_project(
+        tmp_path,
+        name="pills",
+        classes={"pill": "a pill"},
+        labelers=[{"type": "yolo", "path": "teacher.pt"}],
+        training={"promotion_margin": margin, "min_eval_items": 1},
     )
-    return load_project(tmp_path / "p.yaml")
 
 
 def _scores(map50: float) -> DetectionScores:

@@ -11,16 +11,15 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-import yaml
 
 from labelgate.images.boxes import Boxes, detection_scores
-from labelgate.images.exchange import read_yolo_folder, stems_to_items
+from labelgate.images.demo_data import coco_class_names
 from labelgate.images.labelers import load_yolo
 from labelgate.images.labeling import boxes_of
 from labelgate.project import AUTO_LABELS, RAW_ITEMS
-from labelgate.spec import load_project
 from pipelines.image_defs import build_image_project_definitions
 from tests.conftest import shared_data
+from tests.image_projects import coco128_truth, write_detection_project
 
 CONF, IOU, IMGSZ = 0.25, 0.7, 640
 
@@ -30,33 +29,17 @@ pytestmark = pytest.mark.slow
 def test_pipeline_map50_matches_bare_predict(tmp_path: Path) -> None:
     model_dir = shared_data("yolov8n_int8_openvino_model")
     coco = shared_data("coco128")
-    names = yaml.safe_load((coco / "coco128.yaml").read_text())["names"]
-    class_names = [names[i] for i in sorted(names)]
+    class_names = coco_class_names(coco)
     inbox = tmp_path / "inbox" / "train2017"
     shutil.copytree(coco / "images" / "train2017", inbox)
-    project_file = tmp_path / "coco128.yaml"
-    project_file.write_text(
-        yaml.safe_dump(
-            {
-                "name": "coco128",
-                "modality": "image_detection",
-                "source": {"path": "inbox"},
-                "classes": [{"name": n, "description": n} for n in class_names],
-                "labelers": [
-                    {
-                        "type": "yolo",
-                        "path": str(model_dir),
-                        "conf": CONF,
-                        "iou": IOU,
-                        "imgsz": IMGSZ,
-                        "batch": 16,
-                    }
-                ],
-                "storage": "store",
-            }
-        )
+    labeler = {"type": "yolo", "path": str(model_dir), "conf": CONF, "iou": IOU, "imgsz": IMGSZ}
+    spec = write_detection_project(
+        tmp_path,
+        name="coco128",
+        classes={n: n for n in class_names},
+        labelers=[{**labeler, "batch": 16}],
+        file="coco128.yaml",
     )
-    spec = load_project(project_file)
     defs = build_image_project_definitions(spec)
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("coco128__batches", ["train2017"])
@@ -78,17 +61,7 @@ def test_pipeline_map50_matches_bare_predict(tmp_path: Path) -> None:
     auto = boxes_of(store.read(AUTO_LABELS, "train2017"))
     assert len(items) == len(auto) == 128
 
-    truth = boxes_of(
-        read_yolo_folder(
-            coco / "labels" / "train2017",
-            known_items=set(items["item_id"]),
-            class_names=class_names,
-            stem_to_item=stems_to_items(items),
-            reviewer="coco",
-            names=class_names,
-            skip_unmatched=True,  # two label files have no image
-        )
-    )
+    truth = boxes_of(coco128_truth(coco, items, class_names))  # two label files have no image
     ids = sorted(items["item_id"])
     gt = [truth.get(i, Boxes.empty()) for i in ids]  # two images have no label file: empty
     assert sum(len(b) for b in gt) == 929

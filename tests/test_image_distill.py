@@ -4,7 +4,6 @@ and ledger row → scored against the teacher on held-out reviewed images → no
 it loses → once champion, it labels as the extra ``champion`` source (slow: about 40 s)."""
 
 import json
-import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -12,12 +11,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import yaml
 
 from labelgate.governance.approval import decide
 from labelgate.governance.signing import public_key_line
 from labelgate.governance.verify import verify_project
-from labelgate.images.demo_data import truth_in_project_classes
 from labelgate.images.project import ImageProjectData
 from labelgate.label_sets import LabelSetStore
 from labelgate.ledger import Ledger
@@ -26,13 +23,13 @@ from labelgate.models.image_service import CHAMPION_SOURCE, WEIGHTS, split_box_s
 from labelgate.models.registry import ModelRegistry
 from labelgate.models.training import TrainingError
 from labelgate.project import CANDIDATE_LABELS
-from labelgate.spec import ProjectSpec, load_project
+from labelgate.spec import ProjectSpec
 from labelgate_cli.runner import import_reviews, project_definitions, publish, run_project
 from resources.encoder import TextEncoderResource
 from tests.conftest import shared_data
+from tests.image_projects import STREET_ONTOLOGY, coco8_truth, copy_coco8, write_detection_project
 from tests.signing_keys import demo_key
 
-ONTOLOGY = {"person": "person", "car": "vehicle", "truck": "vehicle", "bus": "vehicle"}
 CLASSES = ["person", "vehicle"]
 ENCODER = TextEncoderResource(kind="hashing")
 
@@ -40,42 +37,28 @@ ENCODER = TextEncoderResource(kind="hashing")
 @pytest.fixture
 def coco8_training_project(tmp_path: Path) -> tuple[ProjectSpec, dict]:
     model = shared_data("yolov8n_int8_openvino_model")
-    coco8 = shared_data("coco8")
-    for split in ("train", "val"):
-        shutil.copytree(coco8 / "images" / split, tmp_path / "inbox" / split)
+    copy_coco8(tmp_path / "inbox")
     (tmp_path / "identities.yaml").write_text(
         "identities:\n  - {name: annotator, roles: [reviewer]}\n"
         "  - {name: dana, roles: [steward], "
         f"public_key: '{public_key_line(demo_key('dana'))}'}}\n"
     )
-    (tmp_path / "p.yaml").write_text(
-        yaml.safe_dump(
-            {
-                "name": "streets",
-                "modality": "image_detection",
-                "source": {"path": "inbox"},
-                "classes": [{"name": c, "description": f"a {c}"} for c in CLASSES],
-                "labelers": [{"type": "yolo", "path": str(model), "ontology": ONTOLOGY}],
-                "review": {"calibration_size": 4, "uncertain_size": 2, "folder": "reviews"},
-                "training": {
-                    "epochs": 1,
-                    "imgsz": 64,
-                    "batch_size": 8,
-                    "eval_fraction": 0.7,  # coco8: 6 held out, 1 with persons
-                    "min_eval_items": 1,
-                },
-                "storage": "store",
-                "governance": {"identities": "identities.yaml"},
-            }
-        )
+    spec = write_detection_project(
+        tmp_path,
+        name="streets",
+        classes={c: f"a {c}" for c in CLASSES},
+        labelers=[{"type": "yolo", "path": str(model), "ontology": STREET_ONTOLOGY}],
+        review={"calibration_size": 4, "uncertain_size": 2, "folder": "reviews"},
+        training={
+            "epochs": 1,
+            "imgsz": 64,
+            "batch_size": 8,
+            "eval_fraction": 0.7,  # coco8: 6 held out, 1 with persons
+            "min_eval_items": 1,
+        },
+        governance={"identities": "identities.yaml"},
     )
-    names_map = yaml.safe_load((shared_data("coco128") / "coco128.yaml").read_text())["names"]
-    names = [names_map[i] for i in sorted(names_map)]
-    truth = {}
-    for split in ("train", "val"):
-        stems = [p.stem for p in (coco8 / "images" / split).glob("*.jpg")]
-        truth.update(truth_in_project_classes(coco8 / "labels" / split, stems, names, ONTOLOGY))
-    return load_project(tmp_path / "p.yaml"), truth
+    return spec, coco8_truth()
 
 
 def _review_everything(spec: ProjectSpec, truth: dict, folder: Path) -> None:

@@ -3,7 +3,6 @@ evidence, abstaining labelers, ledger rows, scaled evaluation minimums, named re
 real gate in the datasheet, and CLI commands that work (the slow test at the end)."""
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,6 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from labelgate.embeddings import CachedEmbedder, HashingEncoder
@@ -31,10 +29,11 @@ from labelgate.models.config import TrainingSpec
 from labelgate.models.image_service import CHAMPION_SOURCE, in_sample_items
 from labelgate.models.registry import TRAIN_ITEMS, ModelCard, ModelRegistry
 from labelgate.models.training import TrainingData, train_model
-from labelgate.spec import GateSpec, ProjectSpec, load_project
+from labelgate.spec import GateSpec, ProjectSpec
 from labelgate_cli.app import app
 from labelgate_cli.models import card_scores, training_summary
 from tests.conftest import ProjectFactory, shared_data
+from tests.image_projects import STREET_ONTOLOGY, coco8_truth, copy_coco8, write_detection_project
 
 
 def _box(x: float, label: str = "pill", confidence: float = 1.0) -> dict[str, Any]:
@@ -43,18 +42,14 @@ def _box(x: float, label: str = "pill", confidence: float = 1.0) -> dict[str, An
 
 def detection_project(tmp_path: Path, **extra: Any) -> ProjectSpec:
     (tmp_path / "inbox").mkdir(exist_ok=True)
-    data = {
+    options: dict[str, Any] = {
         "name": "pills",
-        "modality": "image_detection",
-        "source": {"path": "inbox"},
-        "classes": [{"name": "pill", "description": "a pill"}],
+        "classes": {"pill": "a pill"},
         "labelers": [{"type": "yolo", "path": "teacher.pt"}],
         "training": {"min_eval_items": 1},
-        "storage": "store",
         **extra,
     }
-    (tmp_path / "p.yaml").write_text(yaml.safe_dump(data))
-    return load_project(tmp_path / "p.yaml")
+    return write_detection_project(tmp_path, **options)
 
 
 def yolo_card(model_id: str = "v1-yolo-aaaa") -> ModelCard:
@@ -246,38 +241,28 @@ def test_models_list_and_train_show_detection_metrics(tmp_path: Path) -> None:
 
 # --- the whole loop on real images: ledger rows and every CLI command -----------------------
 
-ONTOLOGY = {"person": "person", "car": "vehicle", "bus": "vehicle", "truck": "vehicle"}
-
 
 @pytest.mark.slow
 def test_image_project_ledger_and_cli_commands(tmp_path: Path) -> None:
     """coco8 through the real COCO detector (about 45 s): the ledger holds item_ingested and
     label_proposed rows for every image, and export (CSV), review export (CSV), trace (of a
     reviewed and an unreviewed image) and models list work on the image project."""
-    from labelgate.images.demo_data import truth_in_project_classes
     from labelgate.images.demo_review import simulate_box_reviews
     from labelgate.images.project import ImageProjectData
     from labelgate.project import CANDIDATE_LABELS
     from labelgate_cli.runner import import_reviews, publish, run_project
     from resources.encoder import TextEncoderResource
 
-    model, coco8 = shared_data("yolov8n_int8_openvino_model"), shared_data("coco8")
-    for split in ("train", "val"):
-        shutil.copytree(coco8 / "images" / split, tmp_path / "inbox" / split)
+    model = shared_data("yolov8n_int8_openvino_model")
+    copy_coco8(tmp_path / "inbox")
     spec = detection_project(
         tmp_path,
         name="streets",
-        classes=[{"name": "person", "description": "a person"},
-                 {"name": "vehicle", "description": "a road vehicle"}],
-        labelers=[{"type": "yolo", "path": str(model), "ontology": ONTOLOGY}],
+        classes={"person": "a person", "vehicle": "a road vehicle"},
+        labelers=[{"type": "yolo", "path": str(model), "ontology": STREET_ONTOLOGY}],
         review={"calibration_size": 4, "uncertain_size": 2, "folder": "reviews"},
-    )  # fmt: skip
-    names_map = yaml.safe_load((shared_data("coco128") / "coco128.yaml").read_text())["names"]
-    names = [names_map[i] for i in sorted(names_map)]
-    truth = {}
-    for split in ("train", "val"):
-        stems = [p.stem for p in (coco8 / "images" / split).glob("*.jpg")]
-        truth.update(truth_in_project_classes(coco8 / "labels" / split, stems, names, ONTOLOGY))
+    )
+    truth = coco8_truth()
     data, encoder = ImageProjectData(spec), TextEncoderResource(kind="hashing")
     with dg.instance_for_test() as instance:
         run_project(spec, instance=instance, encoder=encoder)

@@ -3,16 +3,13 @@ as Label Studio tasks, simulated reviews imported (Label Studio export and YOLO 
 gate and metrics. Real COCO detector on coco8 (slow: about 20 s)."""
 
 import json
-import shutil
 from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 import pytest
-import yaml
 from PIL import Image
 
-from labelgate.images.demo_data import truth_in_project_classes
 from labelgate.images.demo_review import simulate_box_reviews
 from labelgate.images.project import ImageProjectData
 from labelgate.project import ACCEPTED_LABELS, QUARANTINE, RAW_ITEMS
@@ -20,8 +17,13 @@ from labelgate.spec import ProjectSpec, load_project
 from labelgate_cli.runner import import_reviews, publish, run_project
 from resources.encoder import TextEncoderResource
 from tests.conftest import shared_data
+from tests.image_projects import (
+    STREET_ONTOLOGY,
+    coco8_truth,
+    copy_coco8,
+    write_detection_project,
+)
 
-ONTOLOGY = {"person": "person", "car": "vehicle", "truck": "vehicle", "bus": "vehicle"}
 ENCODER = TextEncoderResource(kind="hashing")
 
 
@@ -39,9 +41,7 @@ def test_workspace_loads_the_image_demo_project_without_its_folder() -> None:
 @pytest.fixture
 def coco8_project(tmp_path: Path) -> tuple[ProjectSpec, dict]:
     model = shared_data("yolov8n_int8_openvino_model")
-    coco8 = shared_data("coco8")
-    for split in ("train", "val"):
-        shutil.copytree(coco8 / "images" / split, tmp_path / "inbox" / split)
+    coco8 = copy_coco8(tmp_path / "inbox")
     bad = tmp_path / "inbox" / "junk"  # a batch of nothing but bad files
     bad.mkdir()
     (bad / "zero.jpg").write_bytes(b"")
@@ -49,29 +49,15 @@ def coco8_project(tmp_path: Path) -> tuple[ProjectSpec, dict]:
     whole = next((coco8 / "images" / "val").glob("*.jpg")).read_bytes()
     (bad / "cut.jpg").write_bytes(whole[: len(whole) // 3])
     Image.new("RGB", (700, 700)).save(bad / "huge.png")  # over the pixel limit below
-    (tmp_path / "p.yaml").write_text(
-        yaml.safe_dump(
-            {
-                "name": "streets",
-                "modality": "image_detection",
-                "source": {"path": "inbox", "max_pixels": 400_000},
-                "classes": [
-                    {"name": "person", "description": "a person"},
-                    {"name": "vehicle", "description": "a road vehicle"},
-                ],
-                "labelers": [{"type": "yolo", "path": str(model), "ontology": ONTOLOGY}],
-                "review": {"calibration_size": 4, "uncertain_size": 2, "folder": "reviews"},
-                "storage": "store",
-            }
-        )
+    spec = write_detection_project(
+        tmp_path,
+        name="streets",
+        source={"path": "inbox", "max_pixels": 400_000},
+        classes={"person": "a person", "vehicle": "a road vehicle"},
+        labelers=[{"type": "yolo", "path": str(model), "ontology": STREET_ONTOLOGY}],
+        review={"calibration_size": 4, "uncertain_size": 2, "folder": "reviews"},
     )
-    names_map = yaml.safe_load((shared_data("coco128") / "coco128.yaml").read_text())["names"]
-    names = [names_map[i] for i in sorted(names_map)]
-    truth = {}
-    for split in ("train", "val"):
-        stems = [p.stem for p in (coco8 / "images" / split).glob("*.jpg")]
-        truth.update(truth_in_project_classes(coco8 / "labels" / split, stems, names, ONTOLOGY))
-    return load_project(tmp_path / "p.yaml"), truth
+    return spec, coco8_truth()
 
 
 @pytest.mark.slow

@@ -4,27 +4,19 @@ source folder exists."""
 from pathlib import Path
 
 import dagster as dg
-import yaml
 from PIL import Image
 
-from labelgate.spec import load_project
 from pipelines.image_defs import build_image_project_definitions
+from tests.image_projects import write_detection_project
 
 
 def test_image_source_sensor_follows_image_folders(tmp_path: Path) -> None:
-    (tmp_path / "p.yaml").write_text(
-        yaml.safe_dump(
-            {
-                "name": "shots",
-                "modality": "image_detection",
-                "source": {"path": "inbox"},
-                "classes": [{"name": "vehicle", "description": "a vehicle"}],
-                "labelers": [{"type": "yolo", "path": "model_openvino_model"}],
-                "storage": "store",
-            }
-        )
+    spec = write_detection_project(
+        tmp_path,
+        name="shots",
+        classes={"vehicle": "a vehicle"},
+        labelers=[{"type": "yolo", "path": "model_openvino_model"}],
     )
-    spec = load_project(tmp_path / "p.yaml")
     defs = build_image_project_definitions(spec)
     source = defs.resolve_sensor_def("shots__source_sensor")
     with dg.instance_for_test() as instance:

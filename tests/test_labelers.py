@@ -24,26 +24,13 @@ from labelgate.labelers.base import LabelerOutput, abstain_rows, rows_to_labels
 from labelgate.labelers.embedding import EmbeddingLabeler
 from labelgate.labelers.rules import RulesLabeler
 from labelgate.spec import (
-    ClassSpec,
     EmbeddingLabelerSpec,
     HFClassifierLabelerSpec,
     RulesLabelerSpec,
 )
 from labelgate.storage import TableStore
 from labelgate.text import normalize_text
-
-CLASSES = [
-    ClassSpec(name="card_fraud", description="stolen card fraud unauthorised transaction blocked"),
-    ClassSpec(name="loan_inquiry", description="loan mortgage interest rate borrow repayments"),
-    ClassSpec(name="address_change", description="moved house new postal address update"),
-]
-NAMES = [c.name for c in CLASSES]
-WORDS = {
-    "card_fraud": ["stolen", "card", "fraud", "unauthorised", "transaction", "blocked", "scam"],
-    "loan_inquiry": ["loan", "mortgage", "interest", "rate", "borrow", "repayments", "finance"],
-    "address_change": ["moved", "house", "new", "postal", "address", "update", "letters"],
-}
-FILLER = ["please", "help", "today", "my", "bank", "thanks", "hello", "account"]
+from tests.bank_corpus import CLASSES, NAMES, messages
 
 
 class CountingEncoder(HashingEncoder):
@@ -62,16 +49,6 @@ def ids_of(texts: Sequence[str]) -> list[str]:
     return [text_item_id(normalize_text(t)) for t in texts]
 
 
-def messages(label: str, n: int, rng: np.random.Generator) -> list[str]:
-    """``n`` distinct messages made of the class's words plus common filler."""
-    out: list[str] = []
-    while len(out) < n:
-        words = [*rng.choice(WORDS[label], 3, replace=False), *rng.choice(FILLER, 2)]
-        text = " ".join(rng.permutation(words)) + f" ref{len(out)}"
-        out.append(text)
-    return out
-
-
 def reviews(per_class: dict[str, int], seed: int = 0) -> tuple[list[str], list[str], list[str]]:
     rng = np.random.default_rng(seed)
     texts: list[str] = []
@@ -80,6 +57,14 @@ def reviews(per_class: dict[str, int], seed: int = 0) -> tuple[list[str], list[s
         texts += messages(label, n, rng)
         labels += [label] * n
     return ids_of(texts), texts, labels
+
+
+def reviews_with_one_wrong(per_class: int) -> tuple[list[str], list[str], list[str]]:
+    """``per_class`` reviews of every class, then one wrong review: a fraud message
+    labelled as a loan question."""
+    ids, texts, labels = reviews(dict.fromkeys(NAMES, per_class))
+    wrong_text = "stolen card fraud unauthorised transaction please help"
+    return [*ids, *ids_of([wrong_text])], [*texts, wrong_text], [*labels, "loan_inquiry"]
 
 
 def embedding_labeler(
@@ -197,14 +182,7 @@ def test_few_shot_is_not_trained_without_enough_reviews() -> None:
 
 
 def test_few_shot_head_with_out_of_fold_predictions_for_reviewed_items() -> None:
-    ids, texts, labels = reviews({n: 10 for n in NAMES})
-    # One review is wrong: a fraud message labelled as a loan question.
-    wrong_text = "stolen card fraud unauthorised transaction please help"
-    ids, texts, labels = (
-        [*ids, *ids_of([wrong_text])],
-        [*texts, wrong_text],
-        [*labels, "loan_inquiry"],
-    )
+    ids, texts, labels = reviews_with_one_wrong(10)
     labeler = embedding_labeler(head_c=1000.0, predict_with="final")
     zero_shot_version = labeler.version
     labeler.fit(ids, texts, labels)
@@ -290,13 +268,7 @@ def test_unreviewed_items_get_the_mean_of_the_fold_heads_by_default() -> None:
 
 
 def test_every_reviewed_item_is_scored_by_the_fold_head_that_held_it_out() -> None:
-    ids, texts, labels = reviews({n: 12 for n in NAMES})
-    wrong_text = "stolen card fraud unauthorised transaction please help"
-    ids, texts, labels = (
-        [*ids, *ids_of([wrong_text])],
-        [*texts, wrong_text],
-        [*labels, "loan_inquiry"],
-    )
+    ids, texts, labels = reviews_with_one_wrong(12)
     labeler = embedding_labeler(oof_folds=6, head_c=1000.0)
     labeler.fit(ids, texts, labels)
     x = labeler.embedder.embed(ids, texts)

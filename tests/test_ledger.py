@@ -104,17 +104,23 @@ def test_failed_transaction_appends_nothing(ledger: Ledger) -> None:
     assert ledger.head() == head and ledger.count() == 3 and ledger.verify().ok
 
 
-def test_concurrent_writers_are_serialized(ledger: Ledger) -> None:
+def append_concurrently(url: str, project: str, *, writers: int, rows: int) -> None:
+    """``writers`` threads, each with its own ``Ledger``, append ``rows`` rows one by one."""
+
     def writer(name: str) -> None:
-        mine = Ledger(ledger.url, ledger.project)
-        for i in range(40):
+        mine = Ledger(url, project)
+        for i in range(rows):
             mine.append("item_ingested", {"writer": name, "i": i}, item_id=f"{name}-{i}")
 
-    threads = [threading.Thread(target=writer, args=(f"w{k}",)) for k in range(4)]
+    threads = [threading.Thread(target=writer, args=(f"w{k}",)) for k in range(writers)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+
+
+def test_concurrent_writers_are_serialized(ledger: Ledger) -> None:
+    append_concurrently(ledger.url, ledger.project, writers=4, rows=40)
     result = ledger.verify()
     assert result.ok and result.rows == 160
     assert [e.seq for e in ledger.events()] == list(range(1, 161))

@@ -1,7 +1,6 @@
 """The ledger, label sets and four-eyes approval on the local PostgreSQL (a fresh database
 per test, dropped afterwards)."""
 
-import threading
 from collections.abc import Iterator
 
 import dagster as dg
@@ -22,6 +21,7 @@ from tests.conftest import ProjectFactory
 from tests.signing_keys import demo_key
 from tests.test_governance import assert_ledger_matches_labels
 from tests.test_label_sets import IDENTITIES, LABELS, accepted, reviews_by
+from tests.test_ledger import append_concurrently
 
 pytestmark = pytest.mark.postgres
 
@@ -35,17 +35,7 @@ def pg_url(postgres_url: str) -> Iterator[str]:
 def test_chain_concurrency_and_tampering_on_postgres(pg_url: str) -> None:
     ledger = Ledger(pg_url, "bank")
     assert ledger.engine.dialect.name == "postgresql"
-
-    def writer(name: str) -> None:
-        mine = Ledger(pg_url, "bank")
-        for i in range(25):
-            mine.append("item_ingested", {"writer": name, "i": i}, item_id=f"{name}-{i}")
-
-    threads = [threading.Thread(target=writer, args=(f"w{k}",)) for k in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    append_concurrently(pg_url, "bank", writers=4, rows=25)
     bulk = [("label_proposed", {"n": i}, f"x{i}", f"proposed:x{i}") for i in range(2000)]
     assert len(ledger.append_many(bulk)) == 2000 and ledger.append_many(bulk) == []
     result = ledger.verify()

@@ -53,20 +53,6 @@ def test_recognizers_find(text: str, kind: str, value: str) -> None:
     assert (kind, value) in found
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "card 4539 1488 0343 6468 fails the Luhn check",
-        "I was charged £1,800.00 twice, ref APP-123456 and LN/2024/123456",
-        "This is urgent, I am locked out of my account",
-        "the payment on 12/03/2025 was not mine",
-        "best number to reach me is [PHONE] Regards👍",
-    ],
-)
-def test_recognizers_leave_non_pii_alone(text: str) -> None:
-    assert find_pii(text) == []
-
-
 def test_bad_iban_checksum_is_not_an_iban() -> None:
     kinds = {f.kind for f in find_pii("IBAN GB82 WEST 1234 5698 7654 33 has a bad checksum")}
     assert "IBAN" not in kinds

@@ -56,6 +56,11 @@ def test_redacted_whole(text: str, redacted: str) -> None:
         "invoice 0123456789 is overdue",
         "SKU 4006381333931 is out of stock",
         "Thanks, Customer Service",
+        "card 4539 1488 0343 6468 fails the Luhn check",
+        "I was charged £1,800.00 twice, ref APP-123456 and LN/2024/123456",
+        "This is urgent, I am locked out of my account",
+        "the payment on 12/03/2025 was not mine",
+        "best number to reach me is [PHONE] Regards👍",
     ],
 )
 def test_not_pii(text: str) -> None:

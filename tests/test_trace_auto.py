@@ -12,14 +12,9 @@ import pandas as pd
 from labelgate.governance.trace import describe, trace_item
 from labelgate.label_sets import LabelSetStore
 from labelgate.ledger.events import THRESHOLD_CHOSEN
-from labelgate.project import ProjectData
 from labelgate.spec import load_project
-from labelgate.synth import simulate_reviews, write_corpus
-from labelgate_cli.runner import import_reviews, run_project
-from resources.encoder import TextEncoderResource
-from tests.conftest import write_project
-
-ENCODER = TextEncoderResource(kind="hashing")
+from labelgate.synth import write_corpus
+from tests.conftest import review_round, write_project
 
 
 def test_auto_accepted_item_traces_to_the_threshold_that_admitted_it(tmp_path: Path) -> None:
@@ -34,11 +29,7 @@ def test_auto_accepted_item_traces_to_the_threshold_that_admitted_it(tmp_path: P
     )
     truth = pd.read_csv(corpus.truth_csv, dtype=str, keep_default_na=False)
     with dg.instance_for_test() as instance:
-        run_project(spec, instance=instance, encoder=ENCODER)
-        queue = ProjectData(spec).queue_dir / "review_queue.csv"
-        simulate_reviews(queue, truth, tmp_path / "round1.csv", error_rate=0.0, seed=1)
-        import_reviews(spec, [str(tmp_path / "round1.csv")], instance=instance, encoder=ENCODER)
-        run_project(spec, instance=instance, encoder=ENCODER)
+        review_round(spec, instance, truth, tmp_path / "round1.csv", error_rate=0.0)
 
     label_set = LabelSetStore(spec).latest(status=None)
     assert label_set is not None

@@ -30,6 +30,7 @@ from labelgate.ledger.events import (
     REVIEW_DECISION,
 )
 from labelgate.project import RAW_ITEMS, ProjectData
+from labelgate.review.store import REVIEWED_COLUMNS
 from labelgate.spec import ProjectSpec
 from labelgate_cli.app import app
 from labelgate_cli.governance_runs import run_decision
@@ -382,17 +383,7 @@ def test_four_eyes_compares_identities_for_names_stored_before_issue_12(
         reviewed_at="2026-01-01T00:00:00+00:00",
         review_file="/old/round1.csv",
         review_file_sha256="e" * 64,
-    )[
-        [
-            "item_id",
-            "label",
-            "reviewer",
-            "purpose",
-            "reviewed_at",
-            "review_file",
-            "review_file_sha256",
-        ]
-    ]
+    )[REVIEWED_COLUMNS]
     record_reviews(Ledger.for_project(spec), reviews, run_id="old-import")
     version = publish_label_set(spec, frame).label_set.version
     with pytest.raises(ApprovalRefused, match=r"erin reviewed 1 item\(s\)"):

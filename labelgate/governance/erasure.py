@@ -11,6 +11,7 @@ and hold no text; the next version leaves the item out.
 """
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,28 +49,31 @@ class ErasureResult:
     seq: int = 0
 
 
-def _rewrite_parquet(path: Path, item_id: str) -> int:
-    frame = pd.read_parquet(path)
+def _rewrite_without(
+    path: Path, frame: pd.DataFrame, item_id: str, write: Callable[[pd.DataFrame, Path], None]
+) -> int:
+    """Write ``frame`` (read from ``path``) back there without the item's rows, with
+    ``write``; the number of rows removed (nothing is written when there are none)."""
     if "item_id" not in frame.columns:
         return 0
     mask = frame["item_id"] == item_id
     if not mask.any():
         return 0
     with atomic_path(path) as tmp:
-        frame[~mask].to_parquet(tmp, index=False)
+        write(frame[~mask], tmp)
     return int(mask.sum())
+
+
+def _rewrite_parquet(path: Path, item_id: str) -> int:
+    return _rewrite_without(
+        path, pd.read_parquet(path), item_id, lambda kept, tmp: kept.to_parquet(tmp, index=False)
+    )
 
 
 def _rewrite_csv(path: Path, item_id: str) -> int:
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    if "item_id" not in frame.columns:
-        return 0
-    mask = frame["item_id"] == item_id
-    if not mask.any():
-        return 0
-    with atomic_path(path) as tmp:
-        write_csv(frame[~mask], tmp)  # a reviewer-facing file: formula cells stay defused
-    return int(mask.sum())
+    # a reviewer-facing file: formula cells stay defused
+    return _rewrite_without(path, frame, item_id, write_csv)
 
 
 def _rewrite_tasks_json(path: Path, item_id: str) -> int:

@@ -24,17 +24,21 @@ from labelgate.ledger.events import (
 _PROB_DIGITS = 4
 
 
+def _source_place(row: Any, source_sha256: str) -> dict[str, Any]:
+    """Where a source row came from: its batch, file, row number and the file's content hash."""
+    return {
+        "batch": row.batch,
+        "source_file": row.source_file,
+        "source_row": int(row.source_row),
+        "source_sha256": source_sha256,
+    }
+
+
 def ingest_rows(items: pd.DataFrame, source_sha256: str) -> list[LedgerRow]:
     return [
         (
             ITEM_INGESTED,
-            {
-                "batch": row.batch,
-                "source_file": row.source_file,
-                "source_row": int(row.source_row),
-                "source_id": row.source_id,
-                "source_sha256": source_sha256,
-            },
+            {**_source_place(row, source_sha256), "source_id": row.source_id},
             row.item_id,
             f"ingested:{row.item_id}:{source_sha256}",
         )
@@ -47,13 +51,7 @@ def quarantine_rows(quarantine: pd.DataFrame, source_sha256: str) -> list[Ledger
     return [
         (
             ITEM_QUARANTINED,
-            {
-                "batch": row.batch,
-                "source_file": row.source_file,
-                "source_row": int(row.source_row),
-                "reason": row.reason,
-                "source_sha256": source_sha256,
-            },
+            {**_source_place(row, source_sha256), "reason": row.reason},
             None,
             _quarantine_key(row.batch, int(row.source_row), source_sha256),
         )

@@ -57,6 +57,12 @@ def truth_in_project_classes(
     return out
 
 
+def coco_class_names(dataset: Path) -> list[str]:
+    """The class names by index of an Ultralytics COCO dataset folder (``coco128.yaml``)."""
+    names = yaml.safe_load((dataset / "coco128.yaml").read_text())["names"]
+    return [names[i] for i in sorted(names)]
+
+
 def prepare_real(
     shared: Path, demo_dir: Path, ontology: dict[str, str], *, images: int, batches: int
 ) -> DemoImages | None:
@@ -64,8 +70,7 @@ def prepare_real(
     coco, model = shared / "coco128", shared / "yolov8n_int8_openvino_model"
     if not (coco.is_dir() and model.is_dir()):
         return None
-    names_map = yaml.safe_load((coco / "coco128.yaml").read_text())["names"]
-    names = [names_map[i] for i in sorted(names_map)]
+    names = coco_class_names(coco)
     files = sorted((coco / "images" / "train2017").glob("*.jpg"))[:images]
     source = demo_dir / "inbox"
     for i, file in enumerate(files):

@@ -14,7 +14,6 @@ import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import quoteattr
 
 import pandas as pd
 import yaml
@@ -22,9 +21,9 @@ import yaml
 from labelgate.errors import ReviewFileError
 from labelgate.identities import IdentityError, ReviewerResolver, safe_name
 from labelgate.images.boxes import validate_box
+from labelgate.review.label_studio import FROM_NAME, completed_annotations, labeling_config
 from labelgate.storage import write_text_atomic
 
-FROM_NAME = "label"
 TO_NAME = "image"
 REVIEW_COLUMNS = ["item_id", "boxes", "reviewer"]
 Problems = list[tuple[int | str, str]]
@@ -32,15 +31,7 @@ Problems = list[tuple[int | str, str]]
 
 def label_studio_config(class_names: Sequence[str]) -> str:
     """Label Studio config: one image, rectangles labeled with the project's classes."""
-    labels = "\n".join(f"    <Label value={quoteattr(name)}/>" for name in class_names)
-    return (
-        "<View>\n"
-        f'  <Image name="{TO_NAME}" value="$image"/>\n'
-        f'  <RectangleLabels name="{FROM_NAME}" toName="{TO_NAME}">\n'
-        f"{labels}\n"
-        "  </RectangleLabels>\n"
-        "</View>\n"
-    )
+    return labeling_config("Image", "RectangleLabels", "Label", class_names)
 
 
 def image_url(path: str, image_root: Path | None = None) -> str:
@@ -227,11 +218,7 @@ def read_label_studio(
         if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
             reader.bad.append((index, "is not a Label Studio task with 'data'"))
             continue
-        annotations = [
-            a
-            for a in task.get("annotations") or []
-            if isinstance(a, dict) and not a.get("was_cancelled")
-        ]
+        annotations = completed_annotations(task)
         if not annotations:
             continue  # not reviewed yet
         data, last = task["data"], annotations[-1]
@@ -369,15 +356,7 @@ def stems_to_items(items: pd.DataFrame) -> dict[str, str]:
 
 def classification_config(class_names: Sequence[str]) -> str:
     """Label Studio config: one image, a single choice among the classes."""
-    choices = "\n".join(f"    <Choice value={quoteattr(name)}/>" for name in class_names)
-    return (
-        "<View>\n"
-        f'  <Image name="{TO_NAME}" value="$image"/>\n'
-        f'  <Choices name="{FROM_NAME}" toName="{TO_NAME}" choice="single">\n'
-        f"{choices}\n"
-        "  </Choices>\n"
-        "</View>\n"
-    )
+    return labeling_config("Image", "Choices", "Choice", class_names, single=True)
 
 
 def classification_tasks(

@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +20,7 @@ from labelgate.errors import ReviewFileError
 from labelgate.identities import ReviewerResolver, safe_name
 from labelgate.ids import sha256_file
 from labelgate.images import exchange
+from labelgate.review.store import read_imported
 from labelgate.storage import atomic_path
 
 BOX_REVIEW_COLUMNS = [
@@ -71,36 +73,28 @@ def read_box_answers(
     path = Path(path)
     known = set(items["item_id"].astype(str))
     stems = exchange.stems_to_items(items)
-    if (path.is_dir() or _is_coco(path)) and not reviewer:  # YOLO, COCO: nobody named
+    if not path.is_dir() and not _is_coco(path):
+        if not path.is_file():
+            raise ReviewFileError(str(path), [("file", "does not exist")])
+        return exchange.read_label_studio(
+            path,
+            known_items=known,
+            class_names=class_names,
+            stem_to_item=stems,
+            reviewers=reviewers,
+        )
+    if not reviewer:  # YOLO, COCO: nobody named
         reason = "YOLO and COCO answers do not name their reviewer: pass it (labelgate review "
         raise ReviewFileError(str(path), [("reviewer", reason + "import --reviewer NAME)")])
-    who = str(reviewer)
-    if path.is_dir():
-        return exchange.read_yolo_folder(
-            path,
-            known_items=known,
-            class_names=class_names,
-            stem_to_item=stems,
-            reviewer=who,
-            names=names,
-            skip_unmatched=skip_unmatched,
-            reviewers=reviewers,
-        )
-    if not path.is_file():
-        raise ReviewFileError(str(path), [("file", "does not exist")])
-    head = path.read_bytes()[:4096].decode("utf-8-sig", errors="replace").lstrip()
-    if head.startswith("{"):
-        return exchange.read_coco(
-            path,
-            known_items=known,
-            class_names=class_names,
-            stem_to_item=stems,
-            reviewer=who,
-            skip_unmatched=skip_unmatched,
-            reviewers=reviewers,
-        )
-    return exchange.read_label_studio(
-        path, known_items=known, class_names=class_names, stem_to_item=stems, reviewers=reviewers
+    read = partial(exchange.read_yolo_folder, names=names) if path.is_dir() else exchange.read_coco
+    return read(
+        path,
+        known_items=known,
+        class_names=class_names,
+        stem_to_item=stems,
+        reviewer=reviewer,
+        skip_unmatched=skip_unmatched,
+        reviewers=reviewers,
     )
 
 
@@ -122,19 +116,11 @@ class BoxReviewStore:
         return (self.imported_dir / f"{sha256}.parquet").is_file()
 
     def all_reviews(self) -> pd.DataFrame:
-        frames = []
-        if self.imported_dir.is_dir():
-            for path in self.imported_dir.glob("*.parquet"):
-                frame = pd.read_parquet(path).loc[:, BOX_REVIEW_COLUMNS]
-                frames.append(frame.assign(_mtime=path.stat().st_mtime_ns, _row=range(len(frame))))
-        if not frames:
+        """Every imported review, oldest first (by ``reviewed_at``, then import order)."""
+        reviews = read_imported(self.imported_dir, BOX_REVIEW_COLUMNS)
+        if reviews is None:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in BOX_REVIEW_COLUMNS})
-        reviews = pd.concat(frames, ignore_index=True)
-        reviews["_when"] = pd.to_datetime(reviews["reviewed_at"], utc=True, format="ISO8601")
-        reviews = reviews.sort_values(
-            ["_when", "_mtime", "review_file_sha256", "_row"], kind="stable"
-        )
-        return reviews.loc[:, BOX_REVIEW_COLUMNS].reset_index(drop=True)
+        return reviews
 
     def reviewed_labels(self) -> pd.DataFrame:
         """The latest review per item."""

@@ -13,19 +13,11 @@ from typing import Any
 import pandas as pd
 
 from labelgate.accept import ACCEPTED_COLUMNS
+from labelgate.images.gate import ACCEPTED_DETECTION_COLUMNS
 
 LABEL_SET_COLUMNS = ACCEPTED_COLUMNS
 CONTENT_COLUMNS = ["item_id", "label", "source", "reviewer", "labeler_versions"]
-BOX_SET_COLUMNS = [
-    "item_id",
-    "boxes",
-    "n_boxes",
-    "source",
-    "confidence",
-    "labeler_versions",
-    "reviewer",
-    "run_id",
-]
+BOX_SET_COLUMNS = ACCEPTED_DETECTION_COLUMNS
 BOX_CONTENT_COLUMNS = ["item_id", "boxes", "source", "reviewer", "labeler_versions"]
 
 

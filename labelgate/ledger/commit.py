@@ -17,10 +17,9 @@ between the commit and the rename, so a test can kill a run at those points.
 """
 
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from itertools import islice
 from pathlib import Path
 
@@ -29,7 +28,7 @@ import pyarrow as pa
 
 from labelgate.ids import sha256_file
 from labelgate.ledger.core import Ledger, LedgerRow
-from labelgate.storage import TableStore, TableWriter, fsync_dir, temp_prefix
+from labelgate.storage import TableStore, TableWriter, fsync_dir, temp_beside
 
 CRASH_TEST_DELAY_ENV = "LABELGATE_CRASH_TEST_DELAY"
 TABLE_KIND = "table"
@@ -102,21 +101,12 @@ def ledgered_stream(
 ) -> Iterator[TableWriter]:
     """``TableStore.stream`` whose result commits together with its ledger rows."""
     target = store.path(asset, partition)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        writer = _DelayedWriter(tmp, schema)
-        try:
+    with temp_beside(target) as tmp:
+        with closing(_DelayedWriter(tmp, schema)) as writer:
             yield writer
-        finally:
-            writer.close()
         writer.appended = commit_file(
             ledger, tmp, target, table_key(asset, partition), rows_from_file, run_id
         )
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def ledgered_write(
@@ -132,17 +122,11 @@ def ledgered_write(
     """``TableStore.write`` whose result commits together with its ledger rows; returns the
     path and the number of rows appended to the ledger (0 when all were there already)."""
     target = store.path(asset, partition)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
+    with temp_beside(target) as tmp:
         frame.to_parquet(tmp, index=False)
         appended = commit_file(
             ledger, tmp, target, table_key(asset, partition), rows_from_file, run_id
         )
-    finally:
-        tmp.unlink(missing_ok=True)
     return target, appended
 
 

@@ -16,6 +16,7 @@ file (``labelgate.ledger.anchor``) when the ledger was opened for a project.
 import os
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from labelgate.errors import LabelgateError
 from labelgate.ledger import schema
 from labelgate.ledger.anchor import Anchor, anchor_for_project
 from labelgate.ledger.events import DATA_COMMITTED, ERASURE_LISTED, ITEM_ERASED
-from labelgate.ledger.hashing import canonical_json, row_hash
+from labelgate.ledger.hashing import canonical_json, row_hash, stored_row_hash
 
 if TYPE_CHECKING:
     from labelgate.spec import ProjectSpec
@@ -182,7 +183,33 @@ def _to_event(row: sa.Row) -> LedgerEvent:
     )
 
 
-class LedgerTransaction:
+class _Appends(ABC):
+    """``append`` (one row) in terms of ``append_many``, for a ledger and its transactions."""
+
+    @abstractmethod
+    def append_many(
+        self, rows: Sequence[LedgerRow], *, run_id: str | None = None, actor: str | None = None
+    ) -> list[LedgerEvent]: ...
+
+    def append(
+        self,
+        event: str,
+        payload: dict[str, Any],
+        *,
+        item_id: str | None = None,
+        run_id: str | None = None,
+        actor: str | None = None,
+        dedup_key: str | None = None,
+    ) -> LedgerEvent | None:
+        """Append one row; None when ``dedup_key`` was already recorded."""
+        row: LedgerRow = (
+            (event, payload, item_id) if dedup_key is None else (event, payload, item_id, dedup_key)
+        )
+        appended = self.append_many([row], run_id=run_id, actor=actor)
+        return appended[0] if appended else None
+
+
+class LedgerTransaction(_Appends):
     """Appends inside one locked transaction; nothing is visible until it commits."""
 
     def __init__(self, ledger: "Ledger", connection: sa.Connection) -> None:
@@ -238,32 +265,19 @@ class LedgerTransaction:
                 existing.add(key)
             text = canonical_json(payload)
             seq = self.seq + 1
-            digest = row_hash(
-                project=self.project,
-                seq=seq,
-                at=at,
-                event=event,
-                item_id=item_id,
-                run_id=run_id,
-                actor=actor,
-                payload=text,
-                prev_hash=self.hash,
-            )
-            records.append(
-                {
-                    "project": self.project,
-                    "seq": seq,
-                    "at": at,
-                    "event": event,
-                    "item_id": item_id,
-                    "run_id": run_id,
-                    "actor": actor,
-                    "payload": text,
-                    "prev_hash": self.hash,
-                    "hash": digest,
-                    "dedup_key": key,
-                }
-            )
+            hashed = {
+                "project": self.project,
+                "seq": seq,
+                "at": at,
+                "event": event,
+                "item_id": item_id,
+                "run_id": run_id,
+                "actor": actor,
+                "payload": text,
+                "prev_hash": self.hash,
+            }
+            digest = row_hash(**hashed)
+            records.append({**hashed, "hash": digest, "dedup_key": key})
             appended.append(
                 LedgerEvent(
                     seq, event, dict(payload), item_id, run_id, actor, at, self.hash, digest
@@ -273,23 +287,6 @@ class LedgerTransaction:
         if records:
             self.connection.execute(schema.events.insert(), records)
         return appended
-
-    def append(
-        self,
-        event: str,
-        payload: dict[str, Any],
-        *,
-        item_id: str | None = None,
-        run_id: str | None = None,
-        actor: str | None = None,
-        dedup_key: str | None = None,
-    ) -> LedgerEvent | None:
-        """Append one row; None when ``dedup_key`` was already recorded."""
-        row: LedgerRow = (
-            (event, payload, item_id) if dedup_key is None else (event, payload, item_id, dedup_key)
-        )
-        appended = self.append_many([row], run_id=run_id, actor=actor)
-        return appended[0] if appended else None
 
     def set_commit(self, kind: str, key: str, sha256: str, path: str) -> None:
         """Record that partition ``key`` of ``kind`` now holds the file with ``sha256``: the
@@ -342,7 +339,7 @@ class LedgerTransaction:
             )
 
 
-class Ledger:
+class Ledger(_Appends):
     """Append-only, hash-chained audit ledger of one project (SQLite file or PostgreSQL)."""
 
     def __init__(self, url: str, project: str, anchor: Anchor | None = None) -> None:
@@ -374,21 +371,6 @@ class Ledger:
         if self.anchor is not None and tx.seq != tx._start_seq:
             self.anchor.record(self.project, tx.seq, tx.hash)  # after the commit: only heads
             # that exist are anchored
-
-    def append(
-        self,
-        event: str,
-        payload: dict[str, Any],
-        *,
-        item_id: str | None = None,
-        run_id: str | None = None,
-        actor: str | None = None,
-        dedup_key: str | None = None,
-    ) -> LedgerEvent | None:
-        with self.transaction() as tx:
-            return tx.append(
-                event, payload, item_id=item_id, run_id=run_id, actor=actor, dedup_key=dedup_key
-            )
 
     def append_many(
         self,
@@ -528,18 +510,7 @@ class Ledger:
                     )
                 if row.prev_hash != prev_hash:
                     problems.append(f"row {seq}: prev_hash does not match row {seq - 1}'s hash")
-                digest = row_hash(
-                    project=self.project,
-                    seq=seq,
-                    at=row.at,
-                    event=row.event,
-                    item_id=row.item_id,
-                    run_id=row.run_id,
-                    actor=row.actor,
-                    payload=row.payload,
-                    prev_hash=row.prev_hash,
-                )
-                if digest != row.hash:
+                if stored_row_hash(row, prev_hash=row.prev_hash) != row.hash:
                     problems.append(f"row {seq}: content does not match its hash (tampered)")
                 try:
                     _payload(row)

@@ -44,3 +44,18 @@ def row_hash(
     """SHA-256 (hex) of one ledger row; ``payload`` is its canonical JSON text."""
     body = canonical_json([project, seq, at, event, item_id, run_id, actor, payload, prev_hash])
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def stored_row_hash(row: Any, *, prev_hash: str) -> str:
+    """The hash a stored ``ledger_events`` row must have when it follows ``prev_hash``."""
+    return row_hash(
+        project=row.project,
+        seq=int(row.seq),
+        at=row.at,
+        event=row.event,
+        item_id=row.item_id,
+        run_id=row.run_id,
+        actor=row.actor,
+        payload=row.payload,
+        prev_hash=prev_hash,
+    )

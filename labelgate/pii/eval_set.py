@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from labelgate.pii.kinds import CARD, DATE_OF_BIRTH, EMAIL, IBAN, NAME, PHONE, SSN
-from labelgate.pii.numbers import IBAN_LENGTHS
+from labelgate.pii.numbers import IBAN_LENGTHS, luhn_valid
 
 Span = tuple[str, int, int]  # kind, start, end
 
@@ -58,16 +58,10 @@ def _digits(rng: random.Random, n: int) -> str:
 
 
 def _luhn_complete(body: str) -> str:
+    """``body`` with the check digit that makes it pass the Luhn test."""
     for check in string.digits:
-        candidate = body + check
-        total = 0
-        for i, char in enumerate(reversed(candidate)):
-            d = int(char)
-            if i % 2 == 1:
-                d = d * 2 - 9 if d > 4 else d * 2
-            total += d
-        if total % 10 == 0:
-            return candidate
+        if luhn_valid(body + check):
+            return body + check
     raise AssertionError("unreachable")
 
 

@@ -18,13 +18,13 @@ import io
 import json
 from pathlib import Path
 from typing import Any, NamedTuple
-from xml.sax.saxutils import quoteattr
 
 import pandas as pd
 
 from labelgate.csv_safety import write_csv
 from labelgate.errors import ReviewFileError
 from labelgate.identities import IdentityError, ReviewerResolver, safe_name
+from labelgate.review.label_studio import completed_annotations, labeling_config
 from labelgate.review.reviewer_names import reviewer_problem
 from labelgate.storage import atomic_path, write_text_atomic
 
@@ -71,15 +71,7 @@ def write_queue_csv(queue: pd.DataFrame, path: Path) -> Path:
 
 def label_studio_config(class_names: list[str]) -> str:
     """Label Studio labeling config: one text, a single choice among the classes."""
-    choices = "\n".join(f"    <Choice value={quoteattr(name)}/>" for name in class_names)
-    return (
-        "<View>\n"
-        '  <Text name="text" value="$text"/>\n'
-        '  <Choices name="label" toName="text" choice="single">\n'
-        f"{choices}\n"
-        "  </Choices>\n"
-        "</View>\n"
-    )
+    return labeling_config("Text", "Choices", "Choice", class_names, single=True)
 
 
 def _task_data(row: Any) -> dict[str, str]:
@@ -216,11 +208,7 @@ def _json_records(text: str) -> tuple[list[Record], int]:
             problem = "is not a Label Studio task with 'data' (export as JSON, not JSON-MIN)"
             records.append(Record(index, None, None, None, problem))
             continue
-        annotations = [
-            a
-            for a in task.get("annotations") or []
-            if isinstance(a, dict) and not a.get("was_cancelled")
-        ]
+        annotations = completed_annotations(task)
         if not annotations:
             continue  # not reviewed yet
         item_id = _clean(task["data"].get("item_id"))

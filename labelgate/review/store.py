@@ -8,6 +8,7 @@ The current decision for an item is its latest review.
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Required, TypedDict, Unpack
 
 import pandas as pd
 
@@ -41,6 +42,32 @@ class ImportResult:
     sha256: str
 
 
+class ImportOptions(TypedDict, total=False):
+    """The options of :meth:`ReviewStore.prepare` besides the file."""
+
+    known_items: Required[set[str]]
+    class_names: Required[list[str]]
+    purposes: Required[dict[str, str]]
+    imported_at: str | None
+    reviewers: ReviewerResolver
+
+
+def read_imported(imported_dir: Path, columns: list[str]) -> pd.DataFrame | None:
+    """The ``columns`` of every review file imported into ``imported_dir``, oldest first: by
+    ``reviewed_at``, then by import (file time, content hash, row); None while there are none."""
+    paths = list(imported_dir.glob("*.parquet")) if imported_dir.is_dir() else []
+    frames = []
+    for path in paths:
+        frame = pd.read_parquet(path).loc[:, columns]
+        frames.append(frame.assign(_mtime=path.stat().st_mtime_ns, _row=range(len(frame))))
+    if not frames:
+        return None
+    reviews = pd.concat(frames, ignore_index=True)
+    reviews["_when"] = pd.to_datetime(reviews["reviewed_at"], utc=True, format="ISO8601")
+    reviews = reviews.sort_values(["_when", "_mtime", "review_file_sha256", "_row"], kind="stable")
+    return reviews.loc[:, columns].reset_index(drop=True)
+
+
 def _empty() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=str) for c in REVIEWED_COLUMNS})
 
@@ -52,25 +79,10 @@ class ReviewStore:
         self.folder = Path(folder)
         self.imported_dir = self.folder / "imported"
 
-    def _stored(self) -> list[Path]:
-        if not self.imported_dir.is_dir():
-            return []
-        return list(self.imported_dir.glob("*.parquet"))
-
     def all_reviews(self) -> pd.DataFrame:
         """Every imported review, oldest first (by ``reviewed_at``, then import order)."""
-        frames = []
-        for path in self._stored():
-            frame = pd.read_parquet(path).loc[:, REVIEWED_COLUMNS]
-            frames.append(frame.assign(_mtime=path.stat().st_mtime_ns, _row=range(len(frame))))
-        if not frames:
-            return _empty()
-        reviews = pd.concat(frames, ignore_index=True)
-        reviews["_when"] = pd.to_datetime(reviews["reviewed_at"], utc=True, format="ISO8601")
-        reviews = reviews.sort_values(
-            ["_when", "_mtime", "review_file_sha256", "_row"], kind="stable"
-        )
-        return reviews.loc[:, REVIEWED_COLUMNS].reset_index(drop=True)
+        reviews = read_imported(self.imported_dir, REVIEWED_COLUMNS)
+        return _empty() if reviews is None else reviews
 
     def reviewed_labels(self) -> pd.DataFrame:
         """The current decision per item: its latest review (``reviewed_labels`` table)."""
@@ -78,28 +90,10 @@ class ReviewStore:
         latest = reviews.drop_duplicates("item_id", keep="last")
         return latest.reset_index(drop=True)
 
-    def import_file(
-        self,
-        path: Path,
-        *,
-        known_items: set[str],
-        class_names: list[str],
-        purposes: dict[str, str],
-        imported_at: str | None = None,
-        reviewers: ReviewerResolver = safe_name,
-    ) -> ImportResult:
-        """Validate and store a review file; refuse it whole if any row is bad or it was
-        imported before. ``purposes`` maps queued item ids to their purpose; others are
-        ``adhoc``. ``imported_at`` (ISO 8601, default now) becomes ``reviewed_at``; ``reviewers``
-        maps each reviewer to the identity name stored (refusing the file if one does not)."""
-        prepared = self.prepare(
-            path,
-            known_items=known_items,
-            class_names=class_names,
-            purposes=purposes,
-            imported_at=imported_at,
-            reviewers=reviewers,
-        )
+    def import_file(self, path: Path, **options: Unpack[ImportOptions]) -> ImportResult:
+        """Validate and store a review file (see :meth:`prepare` for the options); refuse it
+        whole if any row is bad or it was imported before."""
+        prepared = self.prepare(path, **options)
         with atomic_path(prepared.path) as tmp:
             prepared.rows.to_parquet(tmp, index=False)
         return prepared.result
@@ -115,7 +109,10 @@ class ReviewStore:
         reviewers: ReviewerResolver = safe_name,
     ) -> "PreparedImport":
         """Everything :meth:`import_file` checks and computes, with nothing written: the rows
-        to store at ``path`` (see :mod:`labelgate.governance.review_import`)."""
+        to store at ``path`` (see :mod:`labelgate.governance.review_import`). ``purposes`` maps
+        queued item ids to their purpose; others are ``adhoc``. ``imported_at`` (ISO 8601,
+        default now) becomes ``reviewed_at``; ``reviewers`` maps each reviewer to the identity
+        name stored (refusing the file if one does not)."""
         path = Path(path)
         if not path.is_file():
             raise ReviewFileError(str(path), [("file", "does not exist or is not a file")])
