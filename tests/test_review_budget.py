@@ -56,8 +56,12 @@ def test_a_budget_that_covers_the_planned_scan_buys_it() -> None:
     assert planned_calibration_size(ReviewSpec(budget=600), 500, GATE) == 500
     explicit = ReviewSpec(budget=600, calibration_size=200)
     assert planned_calibration_size(explicit, 3_000, GATE) == 200
-    # A large project already plans 538: unchanged.
-    assert planned_calibration_size(ReviewSpec(budget=2_000), 10_000, GATE) == 538
+    # A budget past twice 538 buys half of itself: the planned scan's first test (269 items)
+    # then covers the most confident quarter or less of the sample, not half of it.
+    assert planned_calibration_size(ReviewSpec(budget=2_000), 10_000, GATE) == 1_000
+    assert planned_calibration_size(ReviewSpec(budget=1_000), 10_000, GATE) == 538
+    # Without a budget a large project plans 538, as before.
+    assert planned_calibration_size(ReviewSpec(), 10_000, GATE) == 538
 
 
 def test_a_budget_caps_the_calibration_sample() -> None:
