@@ -19,7 +19,7 @@ from labelgate.images.labelers import load_yolo
 from labelgate.images.labeling import boxes_of
 from labelgate.project import AUTO_LABELS, RAW_ITEMS
 from labelgate.spec import load_project
-from pipelines.image_defs import build_image_project_definitions
+from pipelines.project_defs import build_project_definitions
 from tests.conftest import shared_data
 
 CONF, IOU, IMGSZ = 0.25, 0.7, 640
@@ -57,7 +57,7 @@ def test_pipeline_map50_matches_bare_predict(tmp_path: Path) -> None:
         )
     )
     spec = load_project(project_file)
-    defs = build_image_project_definitions(spec)
+    defs = build_project_definitions(spec)
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("coco128__batches", ["train2017"])
     keys = [dg.AssetKey(["coco128", name]) for name in ("raw_items", "candidate_labels")]

@@ -8,7 +8,7 @@ import yaml
 from PIL import Image
 
 from labelgate.spec import load_project
-from pipelines.image_defs import build_image_project_definitions
+from pipelines.project_defs import build_project_definitions
 
 
 def test_image_source_sensor_follows_image_folders(tmp_path: Path) -> None:
@@ -25,7 +25,7 @@ def test_image_source_sensor_follows_image_folders(tmp_path: Path) -> None:
         )
     )
     spec = load_project(tmp_path / "p.yaml")
-    defs = build_image_project_definitions(spec)
+    defs = build_project_definitions(spec)
     source = defs.resolve_sensor_def("shots__source_sensor")
     with dg.instance_for_test() as instance:
         missing = source(dg.build_sensor_context(instance=instance))
