@@ -15,10 +15,7 @@ def build_accept_asset(project: ProjectAssets) -> dg.AssetsDefinition:
     modality = project.modality
 
     @dg.asset(
-        name=ACCEPTED_LABELS,
-        key_prefix=[project.name],
-        group_name=project.name,
-        io_manager_key=project.io_manager_key,
+        **project.asset_args(ACCEPTED_LABELS),
         ins={
             "auto_labels": project.asset_in(AUTO_LABELS),
             "reviewed_labels": dg.AssetIn(key=project.key(REVIEWED_LABELS)),

@@ -61,6 +61,22 @@ class ProjectAssets:
     def data(self) -> ProjectData:
         return self.modality.data
 
+    def asset_args(
+        self, name: str, *, partitioned: bool = False, table: bool = True
+    ) -> dict[str, Any]:
+        """The ``dg.asset`` arguments every stage shares: its name under the project's key
+        prefix and group, batch partitions (``partitioned``), the table IO manager
+        (``table``)."""
+        args: dict[str, Any] = {"name": name, "key_prefix": [self.name], "group_name": self.name}
+        if partitioned:
+            args["partitions_def"] = self.partitions
+        if table:
+            args["io_manager_key"] = self.io_manager_key
+        return args
+
+    def selection(self, *names: str) -> dg.AssetSelection:
+        return dg.AssetSelection.assets(*(self.key(n) for n in names))
+
     def asset_in(self, table: str) -> dg.AssetIn:
         """An input on ``table``, reading only the columns the modality needs."""
         columns = self.modality.columns(table)

@@ -13,11 +13,7 @@ def build_raw_items(project: ProjectAssets) -> dg.AssetsDefinition:
     modality = project.modality
 
     @dg.asset(
-        name=RAW_ITEMS,
-        key_prefix=[project.name],
-        group_name=project.name,
-        partitions_def=project.partitions,
-        io_manager_key=project.io_manager_key,
+        **project.asset_args(RAW_ITEMS, partitioned=True),
         pool=project.ingest_pool,
         kinds={"pandas", "parquet"},
         description=project.describe(

@@ -16,6 +16,7 @@ from labelgate.governance.metadata import (
 )
 from labelgate.label_sets import LabelSet, PublishResult
 from labelgate.label_sets.content import class_counts, holds_boxes
+from labelgate.modalities.base import LabelTables
 from labelgate.project import ACCEPTED_LABELS, AUTO_LABELS, REVIEWED_LABELS
 from labelgate.spec import ProjectSpec
 
@@ -98,9 +99,7 @@ def build_label_set_asset(project: ProjectAssets) -> dg.AssetsDefinition:
     modality = project.modality
 
     @dg.asset(
-        name=LABEL_SET,
-        key_prefix=[project.name],
-        group_name=project.name,
+        **project.asset_args(LABEL_SET, table=False),
         ins={
             "accepted_labels": dg.AssetIn(key=project.key(ACCEPTED_LABELS)),
             "auto_labels": project.asset_in(AUTO_LABELS),
@@ -120,9 +119,7 @@ def build_label_set_asset(project: ProjectAssets) -> dg.AssetsDefinition:
         reviewed_labels: pd.DataFrame,
     ) -> dg.MaterializeResult:
         result = modality.snapshot(
-            accepted_labels,
-            auto_labels,
-            reviewed_labels,
+            LabelTables(accepted_labels, auto_labels, reviewed_labels),
             run_id=context.run_id,
             quality_checks=quality_results(context, project),
         )
@@ -136,9 +133,7 @@ def build_release_asset(project: ProjectAssets) -> dg.AssetsDefinition:
     config_class = release_config(modality.release_formats)
 
     @dg.asset(
-        name=LABEL_EXPORT,
-        key_prefix=[project.name],
-        group_name=project.name,
+        **project.asset_args(LABEL_EXPORT, table=False),
         deps=[project.key(LABEL_SET)],
         kinds={"parquet", "csv", "json"},
         description=project.describe(

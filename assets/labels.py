@@ -43,11 +43,7 @@ def _label_batch(
 
 def build_candidate_labels(project: ProjectAssets) -> dg.AssetsDefinition:
     asset = dg.asset(
-        name=CANDIDATE_LABELS,
-        key_prefix=[project.name],
-        group_name=project.name,
-        partitions_def=project.partitions,
-        io_manager_key=project.io_manager_key,
+        **project.asset_args(CANDIDATE_LABELS, partitioned=True),
         deps=[project.key(RAW_ITEMS)],
         kinds={"pytorch", "scikitlearn", "parquet"},
         pool=ENCODER_POOL,
@@ -88,11 +84,7 @@ def build_auto_labels(project: ProjectAssets) -> dg.AssetsDefinition:
     modality = project.modality
 
     @dg.asset(
-        name=AUTO_LABELS,
-        key_prefix=[project.name],
-        group_name=project.name,
-        partitions_def=project.partitions,
-        io_manager_key=project.io_manager_key,
+        **project.asset_args(AUTO_LABELS, partitioned=True),
         ins={"candidate_labels": dg.AssetIn(key=project.key(CANDIDATE_LABELS))},
         kinds={"pandas", "parquet"},
         description=project.describe(

@@ -25,10 +25,7 @@ def build_review_queue(project: ProjectAssets) -> dg.AssetsDefinition:
     spec, modality = project.spec, project.modality
 
     @dg.asset(
-        name=REVIEW_QUEUE,
-        key_prefix=[project.name],
-        group_name=project.name,
-        io_manager_key=project.io_manager_key,
+        **project.asset_args(REVIEW_QUEUE),
         ins={
             "auto_labels": project.asset_in(AUTO_LABELS),
             "raw_items": project.asset_in(RAW_ITEMS),
@@ -50,13 +47,7 @@ def build_review_queue(project: ProjectAssets) -> dg.AssetsDefinition:
     ) -> dg.Output[pd.DataFrame]:
         auto_labels = auto_labels.drop_duplicates("item_id")
         sizes = queue_sizes(spec, auto_labels, reviewed_labels)  # calibration until it can pass
-        queue = modality.review_queue(
-            auto_labels,
-            raw_items,
-            reviewed_labels,
-            calibration_size=sizes.calibration_size,
-            uncertain_size=sizes.uncertain_size,
-        )
+        queue = modality.review_queue(auto_labels, raw_items, reviewed_labels, sizes)
         exported = modality.export_queue(queue, auto_labels, raw_items)
         counts = queue["purpose"].value_counts().to_dict()
         return dg.Output(
@@ -78,10 +69,7 @@ def build_reviewed_labels(project: ProjectAssets) -> dg.AssetsDefinition:
     spec, modality = project.spec, project.modality
 
     @dg.asset(
-        name=REVIEWED_LABELS,
-        key_prefix=[project.name],
-        group_name=project.name,
-        io_manager_key=project.io_manager_key,
+        **project.asset_args(REVIEWED_LABELS),
         deps=[project.key(RAW_ITEMS)],
         kinds={"pandas", "parquet"},
         description=project.describe(

@@ -34,9 +34,7 @@ class ProjectJobs:
 def build_jobs(project: ProjectAssets, also_label: Sequence[str] = ()) -> ProjectJobs:
     """label_batch (partitioned; plus the ``also_label`` tables the model loop adds, e.g.
     churn_report), publish and import_reviews, the same for every modality."""
-
-    def selection(*names: str) -> dg.AssetSelection:
-        return dg.AssetSelection.assets(*(project.key(n) for n in names))
+    selection = project.selection
 
     return ProjectJobs(
         label_batch=dg.define_asset_job(

@@ -40,10 +40,9 @@ def build_model_loop(project: ProjectAssets, jobs: ProjectJobs) -> dg.Definition
 
 
 def _image_detection_loop(project: ProjectAssets) -> dg.Definitions:
-    keys = (project.key(n) for n in (TRAINED_MODEL, MODEL_EVALUATION, CHAMPION_MODEL))
     train = dg.define_asset_job(
         f"{project.name}__train_model",
-        selection=dg.AssetSelection.assets(*keys),
+        selection=project.selection(TRAINED_MODEL, MODEL_EVALUATION, CHAMPION_MODEL),
         description="Train a YOLO student on the latest approved label set, score it against "
         "the champion (or the teacher), promote it only if better.",
     )

@@ -25,16 +25,18 @@ Reports are plain dicts of metadata (str, int, float, bool, dict, list, ``Path``
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 import pandas as pd
 import pyarrow as pa
 
 from labelgate.governance.export import ExportResult
+from labelgate.governance.snapshot import snapshot_accepted
 from labelgate.ingest import IngestResult
 from labelgate.label_sets import PublishResult
 from labelgate.ledger import LedgerRow
 from labelgate.project import ProjectData
+from labelgate.review.budget import QueueSizes
 from labelgate.spec import ProjectSpec
 
 Report = dict[str, Any]
@@ -95,6 +97,15 @@ class ReviewImport:
 
     imported: list[dict[str, Any]]  # one entry per file: file, rows (+ modality extras)
     report: Report = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LabelTables:
+    """The tables a label set is made of."""
+
+    accepted: pd.DataFrame
+    auto_labels: pd.DataFrame
+    reviewed: pd.DataFrame
 
 
 class GateOutcome(Protocol):
@@ -164,13 +175,7 @@ class Modality(Protocol):
     def auto_report(self, auto: pd.DataFrame, candidates: pd.DataFrame) -> Report: ...
 
     def review_queue(
-        self,
-        auto_labels: pd.DataFrame,
-        raw_items: pd.DataFrame,
-        reviewed: pd.DataFrame,
-        *,
-        calibration_size: int,
-        uncertain_size: int,
+        self, auto: pd.DataFrame, items: pd.DataFrame, reviewed: pd.DataFrame, sizes: QueueSizes
     ) -> pd.DataFrame:
         """The items a human must see, ranked."""
         ...
@@ -191,20 +196,46 @@ class Modality(Protocol):
         """The class of every label (or box) of a labels table."""
         ...
 
-    def accept(
-        self, auto_labels: pd.DataFrame, reviewed: pd.DataFrame, run_id: str
-    ) -> Acceptance: ...
+    def accept(self, auto: pd.DataFrame, reviewed: pd.DataFrame, run_id: str) -> Acceptance:
+        """Gate the auto-labels on the reviewed calibration sample; build accepted_labels."""
+        ...
 
     def snapshot(
-        self,
-        accepted: pd.DataFrame,
-        auto_labels: pd.DataFrame,
-        reviewed: pd.DataFrame,
-        *,
-        run_id: str,
-        quality_checks: dict[str, str],
-    ) -> PublishResult | None: ...
+        self, tables: LabelTables, *, run_id: str, quality_checks: dict[str, str]
+    ) -> PublishResult | None:
+        """Publish the accepted labels as a new label-set version (None: nothing accepted)."""
+        ...
 
     def release(
         self, fmt: str, out_dir: Path | None, run_id: str
     ) -> tuple[ExportResult, Report]: ...
+
+
+class ModalityBase:
+    """Defaults the built-in modalities share: descriptions by asset name, every column
+    read, label sets published by ``publish`` (class labels unless overridden)."""
+
+    descriptions: ClassVar[dict[str, str]] = {}
+    publish = staticmethod(snapshot_accepted)
+
+    def __init__(self, spec: ProjectSpec) -> None:
+        self.spec = spec
+
+    def columns(self, table: str) -> list[str] | None:
+        return None
+
+    def description(self, asset: str) -> str | None:
+        found = self.descriptions.get(asset)
+        return None if found is None else found.format(name=self.spec.name)
+
+    def snapshot(
+        self, tables: LabelTables, *, run_id: str, quality_checks: dict[str, str]
+    ) -> PublishResult | None:
+        return self.publish(
+            self.spec,
+            tables.accepted,
+            tables.auto_labels,
+            tables.reviewed,
+            run_id=run_id,
+            quality_checks=quality_checks,
+        )

@@ -81,16 +81,22 @@ def class_auto_report(auto: pd.DataFrame, candidates: pd.DataFrame) -> Report:
     }
 
 
-def accept_classes(
-    spec: ProjectSpec, auto_labels: pd.DataFrame, reviewed: pd.DataFrame, run_id: str
-) -> Acceptance:
-    """The confidence-threshold gate: a label is correct when it equals the reviewer's."""
-    result = run_gate(auto_labels, reviewed, spec.gate)
-    frame = accepted_labels(auto_labels, reviewed, result, run_id)
-    return Acceptance(
-        result=result,
-        accepted=frame,
-        evidence=calibration_evidence(auto_labels, reviewed),
-        labels=frame["label"],
-        report=present(estimated_accuracy=result.accuracy),
-    )
+class ClassLabelSteps:
+    """The steps of a modality whose decision is one class per item."""
+
+    spec: ProjectSpec
+
+    def label_counts(self, labels: pd.DataFrame) -> pd.Series:
+        return labels["label"]
+
+    def accept(self, auto: pd.DataFrame, reviewed: pd.DataFrame, run_id: str) -> Acceptance:
+        """The confidence-threshold gate: a label is correct when it equals the reviewer's."""
+        result = run_gate(auto, reviewed, self.spec.gate)
+        frame = accepted_labels(auto, reviewed, result, run_id)
+        return Acceptance(
+            result=result,
+            accepted=frame,
+            evidence=calibration_evidence(auto, reviewed),
+            labels=frame["label"],
+            report=present(estimated_accuracy=result.accuracy),
+        )

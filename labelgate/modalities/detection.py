@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 
 from labelgate.images.acceptance import accept_detections
-from labelgate.images.exchange import label_studio_tasks, write_label_studio
+from labelgate.images.exchange import label_studio_tasks
 from labelgate.images.label_sets import snapshot_accepted_boxes
 from labelgate.images.labelers import YoloDetector
 from labelgate.images.labeling import (
@@ -23,7 +23,6 @@ from labelgate.images.labeling import (
 from labelgate.images.queue import queue_for_csv
 from labelgate.images.recording import detection_candidate_rows
 from labelgate.images.spec import YoloLabelerSpec
-from labelgate.label_sets import PublishResult
 from labelgate.ledger import LedgerRow
 from labelgate.modalities.base import (
     Acceptance,
@@ -32,13 +31,10 @@ from labelgate.modalities.base import (
     Report,
     ReviewImport,
 )
-from labelgate.modalities.images import ImageModality, box_labels
+from labelgate.modalities.images import IMAGE_DESCRIPTIONS, ImageModality, box_labels
 from labelgate.modalities.report import counts_markdown, present
 from labelgate.models.image_service import champion_detector
 from labelgate.project import AUTO_LABELS, CANDIDATE_LABELS
-from labelgate.review import write_queue_csv
-
-TASKS_FILE = "label_studio_tasks.json"
 
 
 class DetectionLabeling:
@@ -75,7 +71,9 @@ class DetectionModality(ImageModality):
     name = "image_detection"
     label_kind: Literal["class", "boxes"] = "boxes"
     release_formats: tuple[str, ...] = ("coco", "labelstudio", "csv")
+    publish = staticmethod(snapshot_accepted_boxes)
     descriptions: ClassVar[dict[str, str]] = {
+        **IMAGE_DESCRIPTIONS,
         CANDIDATE_LABELS: "Each YOLO source's boxes per image, with labeler name and version "
         "(hash of the weights); a source that fails on an image records the error instead "
         "of failing the run.",
@@ -116,19 +114,9 @@ class DetectionModality(ImageModality):
     ) -> QueueExport:
         """The CSV lists what to review (the predicted boxes summarized); box answers come
         back as Label Studio, YOLO or COCO files."""
-        folder = self.data.queue_dir
-        csv_path = write_queue_csv(queue_for_csv(queue), folder / "review_queue.csv")
-        versions = auto_labels["labeler_versions"].iloc[0] if len(auto_labels) else "{}"
+        versions = self.model_version(auto_labels)
         tasks = label_studio_tasks(queue, key="predictions", model_version=versions)
-        tasks_path, config_path = write_label_studio(
-            tasks, folder / TASKS_FILE, self.spec.class_names
-        )
-        report: Report = {
-            "label_studio_tasks": tasks_path,
-            "label_studio_config": config_path,
-            "csv": csv_path,
-        }
-        return QueueExport(stored=queue.drop(columns=["boxes"], errors="ignore"), report=report)
+        return self.write_queue_files(queue, queue_for_csv(queue), tasks)
 
     def import_reviews(
         self, files: Sequence[str], *, reviewer: str | None, run_id: str
@@ -143,10 +131,10 @@ class DetectionModality(ImageModality):
     def label_counts(self, labels: pd.DataFrame) -> pd.Series:
         return box_labels(labels)
 
-    def accept(self, auto_labels: pd.DataFrame, reviewed: pd.DataFrame, run_id: str) -> Acceptance:
+    def accept(self, auto: pd.DataFrame, reviewed: pd.DataFrame, run_id: str) -> Acceptance:
         """Calibration images the champion never trained on; mAP50 and mean IoU against
         every reviewed image reported with each run."""
-        done = accept_detections(self.spec, auto_labels, reviewed, run_id)
+        done = accept_detections(self.spec, auto, reviewed, run_id)
         report: Report = {
             "calibration_in_sample_left_out": done.in_sample_left_out,
             **present(**done.numbers()),
@@ -154,16 +142,3 @@ class DetectionModality(ImageModality):
         if done.scores is not None:
             report["review_scores"] = done.scores.to_metadata()
         return Acceptance(done.result, done.accepted, done.evidence, done.labels(), report)
-
-    def snapshot(
-        self,
-        accepted: pd.DataFrame,
-        auto_labels: pd.DataFrame,
-        reviewed: pd.DataFrame,
-        *,
-        run_id: str,
-        quality_checks: dict[str, str],
-    ) -> PublishResult | None:
-        return snapshot_accepted_boxes(
-            self.spec, accepted, auto_labels, reviewed, run_id=run_id, quality_checks=quality_checks
-        )

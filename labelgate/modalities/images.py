@@ -10,6 +10,7 @@ from typing import ClassVar, Literal
 import pandas as pd
 
 from labelgate.governance.export import ExportResult
+from labelgate.images.exchange import write_label_studio
 from labelgate.images.ingest import (
     ImageBatch,
     ImageLimits,
@@ -22,13 +23,16 @@ from labelgate.images.queue import select_image_queue
 from labelgate.images.release import release_image_label_set
 from labelgate.images.spec import ImageSourceSpec
 from labelgate.ingest import IngestResult
-from labelgate.modalities.base import Markdown, Report, SourceBatch
+from labelgate.modalities.base import Markdown, ModalityBase, QueueExport, Report, SourceBatch
 from labelgate.plots import png_markdown
 from labelgate.project import ACCEPTED_LABELS, RAW_ITEMS, REVIEW_QUEUE, REVIEWED_LABELS
+from labelgate.review import write_queue_csv
+from labelgate.review.budget import QueueSizes
 from labelgate.spec import ProjectSpec
 
 SAMPLE_IMAGES = 6
-DESCRIPTIONS = {
+TASKS_FILE = "label_studio_tasks.json"
+IMAGE_DESCRIPTIONS = {
     RAW_ITEMS: "Images of one source folder of {name}: id = content hash, width and height; "
     "unreadable, truncated, empty, non-image and oversized files quarantined.",
     REVIEW_QUEUE: "Images a human must see: a random calibration sample plus the least "
@@ -48,7 +52,7 @@ def folder_fingerprint(batch: ImageBatch) -> str:
     return hashlib.sha256(json.dumps(stats).encode()).hexdigest()[:16]
 
 
-class ImageModality:
+class ImageModality(ModalityBase):
     """The steps both image modalities take the same way; subclasses add the labels."""
 
     name: str
@@ -57,11 +61,11 @@ class ImageModality:
     uses_text_encoder = False
     label_columns = ("item_id", "path")
     chunk_size = 256
-    descriptions: ClassVar[dict[str, str]] = {}
+    descriptions: ClassVar[dict[str, str]] = IMAGE_DESCRIPTIONS
 
     def __init__(self, spec: ProjectSpec) -> None:
         assert isinstance(spec.source, ImageSourceSpec), "an image project has an image source"
-        self.spec = spec
+        super().__init__(spec)
         self.source: ImageSourceSpec = spec.source
 
     @cached_property
@@ -71,13 +75,6 @@ class ImageModality:
     @property
     def detection(self) -> bool:
         return self.spec.modality == "image_detection"
-
-    def columns(self, table: str) -> list[str] | None:
-        return None
-
-    def description(self, asset: str) -> str | None:
-        found = {**DESCRIPTIONS, **self.descriptions}.get(asset)
-        return None if found is None else found.format(name=self.spec.name)
 
     def batches(self) -> list[SourceBatch]:
         return [
@@ -108,22 +105,16 @@ class ImageModality:
         }
 
     def review_queue(
-        self,
-        auto_labels: pd.DataFrame,
-        raw_items: pd.DataFrame,
-        reviewed: pd.DataFrame,
-        *,
-        calibration_size: int,
-        uncertain_size: int,
+        self, auto: pd.DataFrame, items: pd.DataFrame, reviewed: pd.DataFrame, sizes: QueueSizes
     ) -> pd.DataFrame:
         return select_image_queue(
-            auto_labels,
-            raw_items,
+            auto,
+            items,
             reviewed,
             self.data.queue_purposes(),
             detection=self.detection,
-            calibration_size=calibration_size,
-            uncertain_size=uncertain_size,
+            calibration_size=sizes.calibration_size,
+            uncertain_size=sizes.uncertain_size,
             seed=self.spec.review.seed,
         )
 
@@ -142,6 +133,26 @@ class ImageModality:
             caption = "\n\n" + ", ".join(f"{i}: {lab}" for i, lab in enumerate(picked["label"]))
         png = sample_boxes_png(paths["path"].tolist(), boxes, self.spec.class_names)
         return Markdown(png_markdown(png, "sample auto-labels") + caption)
+
+    def write_queue_files(
+        self, queue: pd.DataFrame, csv_queue: pd.DataFrame, tasks: list[dict]
+    ) -> QueueExport:
+        """The queue's CSV and Label Studio tasks (with their config); the stored queue
+        without box lists."""
+        folder = self.data.queue_dir
+        csv_path = write_queue_csv(csv_queue, folder / "review_queue.csv")
+        tasks_path, config_path = write_label_studio(
+            tasks, folder / TASKS_FILE, self.spec.class_names
+        )
+        report: Report = {
+            "label_studio_tasks": tasks_path,
+            "label_studio_config": config_path,
+            "csv": csv_path,
+        }
+        return QueueExport(stored=queue.drop(columns=["boxes"], errors="ignore"), report=report)
+
+    def model_version(self, auto_labels: pd.DataFrame) -> str:
+        return str(auto_labels["labeler_versions"].iloc[0]) if len(auto_labels) else "{}"
 
     def import_gold(self) -> list[dict[str, object]]:
         """The source's own labels, as reviewer 'gold', once."""

@@ -4,7 +4,7 @@ confidence-threshold gate, CSV and Label Studio review files, PII-gated queue an
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import pandas as pd
 
@@ -14,14 +14,12 @@ from labelgate.governance.identities_pin import reviewer_resolver
 from labelgate.governance.previews import item_preview
 from labelgate.governance.recording import record_reviews
 from labelgate.governance.review_import import import_review_files
-from labelgate.governance.snapshot import snapshot_accepted
 from labelgate.ingest import WHOLE_FILE_ROW, IngestResult, discover_batches, ingest_batch
-from labelgate.label_sets import PublishResult
 from labelgate.ledger import Ledger
 from labelgate.modalities.base import (
-    Acceptance,
     LabelingInputs,
     Markdown,
+    ModalityBase,
     QueueExport,
     Report,
     ReviewImport,
@@ -29,7 +27,7 @@ from labelgate.modalities.base import (
 )
 from labelgate.modalities.class_labels import (
     ClassLabeling,
-    accept_classes,
+    ClassLabelSteps,
     class_auto_report,
     consolidate_classes,
 )
@@ -42,6 +40,7 @@ from labelgate.review import (
     write_label_studio_tasks,
     write_queue_csv,
 )
+from labelgate.review.budget import QueueSizes
 from labelgate.spec import ProjectSpec
 
 # Project-wide assets read every batch's auto_labels; all but the (N, K) ``probs`` lists,
@@ -56,9 +55,6 @@ AUTO_LABELS_NO_PROBS = [
     "agreeing_sources",
     "labeler_versions",
 ]
-DESCRIPTIONS = {
-    RAW_ITEMS: "Items of one source batch of {name}, normalized, id = content hash.",
-}
 
 
 def _stat_fingerprint(path: Path) -> tuple[str, float]:
@@ -79,7 +75,7 @@ class TextLabeling(ClassLabeling):
         return {**super().report(elapsed), "items_per_second": rate, "few_shot": few_shot}
 
 
-class TextModality:
+class TextModality(ClassLabelSteps, ModalityBase):
     name = "text"
     item_kind: Literal["text", "image"] = "text"
     label_kind: Literal["class", "boxes"] = "class"
@@ -89,8 +85,9 @@ class TextModality:
     chunk_size = 2048
     release_formats: tuple[str, ...] = ("parquet", "csv", "labelstudio")
 
-    def __init__(self, spec: ProjectSpec) -> None:
-        self.spec = spec
+    descriptions: ClassVar[dict[str, str]] = {
+        RAW_ITEMS: "Items of one source batch of {name}, normalized, id = content hash.",
+    }
 
     @cached_property
     def data(self) -> ProjectData:
@@ -101,10 +98,6 @@ class TextModality:
             AUTO_LABELS: AUTO_LABELS_NO_PROBS,
             RAW_ITEMS: ["item_id", "text", "source_id"],
         }.get(table)
-
-    def description(self, asset: str) -> str | None:
-        found = DESCRIPTIONS.get(asset)
-        return None if found is None else found.format(name=self.spec.name)
 
     def batches(self) -> list[SourceBatch]:
         found = []
@@ -139,36 +132,30 @@ class TextModality:
         return class_auto_report(auto, candidates)
 
     def review_queue(
-        self,
-        auto_labels: pd.DataFrame,
-        raw_items: pd.DataFrame,
-        reviewed: pd.DataFrame,
-        *,
-        calibration_size: int,
-        uncertain_size: int,
+        self, auto: pd.DataFrame, items: pd.DataFrame, reviewed: pd.DataFrame, sizes: QueueSizes
     ) -> pd.DataFrame:
         """Calibration sample and least confident items; champion doubt first."""
         done = set(reviewed["item_id"])
         previous = self.data.queue_purposes()
-        texts = raw_items[["item_id", "text"]].drop_duplicates("item_id")
+        texts = items[["item_id", "text"]].drop_duplicates("item_id")
         queue = select_review_queue(
-            auto_labels,
+            auto,
             texts,
             already_reviewed=done,
             already_queued_calibration={i for i, p in previous.items() if p == "calibration"}
             - done,
-            calibration_size=calibration_size,
+            calibration_size=sizes.calibration_size,
             calibration_reviewed=int((reviewed["purpose"] == "calibration").sum()),
-            uncertain_size=uncertain_size,
+            uncertain_size=sizes.uncertain_size,
             seed=self.spec.review.seed,
         )
         return prioritize_queue(  # champion doubt first; re-checks of human labels
             queue,
             data=self.data,
-            auto_labels=auto_labels,
+            auto_labels=auto,
             texts=texts,
             reviewed=reviewed,
-            uncertain_size=uncertain_size,
+            uncertain_size=sizes.uncertain_size,
         )
 
     def export_queue(
@@ -204,25 +191,6 @@ class TextModality:
         ledger = Ledger.for_project(self.spec)
         recorded = record_reviews(ledger, self.data.reviews.all_reviews(), run_id=run_id)
         return ReviewImport(imported, {"ledger_rows_appended": recorded})
-
-    def label_counts(self, labels: pd.DataFrame) -> pd.Series:
-        return labels["label"]
-
-    def accept(self, auto_labels: pd.DataFrame, reviewed: pd.DataFrame, run_id: str) -> Acceptance:
-        return accept_classes(self.spec, auto_labels, reviewed, run_id)
-
-    def snapshot(
-        self,
-        accepted: pd.DataFrame,
-        auto_labels: pd.DataFrame,
-        reviewed: pd.DataFrame,
-        *,
-        run_id: str,
-        quality_checks: dict[str, str],
-    ) -> PublishResult | None:
-        return snapshot_accepted(
-            self.spec, accepted, auto_labels, reviewed, run_id=run_id, quality_checks=quality_checks
-        )
 
     def release(self, fmt: str, out_dir: Path | None, run_id: str) -> tuple[ExportResult, Report]:
         result = release_label_set(self.spec, fmt=fmt, out_dir=out_dir, run_id=run_id)  # type: ignore[arg-type]
