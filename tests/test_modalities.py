@@ -146,6 +146,9 @@ def test_each_modality_is_chosen_by_the_spec(project: ProjectSpec, tmp_path: Pat
         "image_classification": ("image", "class"),
     }
     assert [chosen[m].release_formats[0] for m in chosen] == ["parquet", "coco", "csv"]
+    members = {n for n in dir(Modality) if not n.startswith("_")} | set(Modality.__annotations__)
+    for modality in chosen.values():  # every step of the protocol, attributes included
+        assert sorted(n for n in members if not hasattr(modality, n)) == []
 
 
 class LengthLabeling:
