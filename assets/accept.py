@@ -1,31 +1,31 @@
-"""accepted_labels: human decisions plus the auto-labels the statistical gate lets through."""
+"""accepted_labels: human decisions plus the auto-labels the modality's gate lets through
+(text and image classification: confidence threshold; detection: box-level or exact)."""
 
 import dagster as dg
 import pandas as pd
 
-from assets.common import AUTO_LABELS_NO_PROBS, ProjectAssets, class_distribution, present
+from assets.common import ProjectAssets, class_distribution, metadata, present
 from assets.governance import record_gate
-from labelgate.accept import accepted_labels as build_accepted
-from labelgate.accept import automation_rate, calibration_evidence, run_gate
+from labelgate.accept import automation_rate
 from labelgate.plots import png_markdown, reliability_png
 from labelgate.project import ACCEPTED_LABELS, AUTO_LABELS, REVIEWED_LABELS
 
 
 def build_accept_asset(project: ProjectAssets) -> dg.AssetsDefinition:
-    spec = project.spec
+    modality = project.modality
 
     @dg.asset(
-        name=ACCEPTED_LABELS,
-        key_prefix=[project.name],
-        group_name=project.name,
-        io_manager_key=project.io_manager_key,
+        **project.asset_args(ACCEPTED_LABELS),
         ins={
-            "auto_labels": dg.AssetIn(key=project.key(AUTO_LABELS), metadata=AUTO_LABELS_NO_PROBS),
+            "auto_labels": project.asset_in(AUTO_LABELS),
             "reviewed_labels": dg.AssetIn(key=project.key(REVIEWED_LABELS)),
         },
         kinds={"pandas", "parquet"},
-        description="Reviewed labels plus auto-labels above the threshold whose Clopper-Pearson "
-        "lower accuracy bound on the random calibration sample meets the target.",
+        description=project.describe(
+            ACCEPTED_LABELS,
+            "Reviewed labels plus auto-labels above the threshold whose Clopper-Pearson "
+            "lower accuracy bound on the random calibration sample meets the target.",
+        ),
     )
     def accepted_labels(
         context: dg.AssetExecutionContext,
@@ -33,13 +33,12 @@ def build_accept_asset(project: ProjectAssets) -> dg.AssetsDefinition:
         reviewed_labels: pd.DataFrame,
     ) -> dg.Output[pd.DataFrame]:
         auto_labels = auto_labels.drop_duplicates("item_id")
-        result = run_gate(auto_labels, reviewed_labels, spec.gate)
-        frame = build_accepted(auto_labels, reviewed_labels, result, context.run_id)
-        evidence = calibration_evidence(auto_labels, reviewed_labels)
+        done = modality.accept(auto_labels, reviewed_labels, context.run_id)
+        result, frame, evidence = done.result, done.accepted, done.evidence
         plot = reliability_png(
-            evidence["confidence"].to_numpy(),
-            evidence["correct"].to_numpy(),
-            auto_labels["confidence"].to_numpy(),
+            evidence["confidence"].to_numpy(dtype=float),
+            evidence["correct"].to_numpy(dtype=bool),
+            auto_labels["confidence"].to_numpy(dtype=float),
             threshold=result.threshold,
         )
         n_items = len(auto_labels)
@@ -54,15 +53,12 @@ def build_accept_asset(project: ProjectAssets) -> dg.AssetsDefinition:
                 "human": int((frame["source"] == "human").sum()),
                 "automation_rate": round(automation_rate(frame, n_items), 4),
                 "gate": dg.MetadataValue.json(result.to_metadata()),
-                **present(
-                    threshold=result.threshold,
-                    estimated_accuracy=result.accuracy,
-                    accuracy_lower_bound=result.lower_bound,
-                ),
+                **present(threshold=result.threshold, accuracy_lower_bound=result.lower_bound),
                 "reviews_needed": result.reviews_needed,
                 "gate_reason": result.reason,
-                "class_distribution": class_distribution(frame["label"]),
+                "class_distribution": class_distribution(done.labels),
                 "reliability": dg.MetadataValue.md(png_markdown(plot, "reliability diagram")),
+                **metadata(done.report),
             },
         )
 

@@ -1,11 +1,18 @@
-"""What every asset factory of a project shares: keys, partitions, data access."""
+"""What every asset factory of a project shares: keys, partitions, data access, the project's
+modality, and the one adapter from modality reports to Dagster metadata."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pandas as pd
 
+from labelgate.modalities import modality_for
+from labelgate.modalities.base import Markdown, Modality, Report
+from labelgate.modalities.report import counts_markdown, present
+from labelgate.modalities.text import AUTO_LABELS_NO_PROBS as _NO_PROBS
 from labelgate.project import ProjectData
 from labelgate.spec import ProjectSpec
 
@@ -13,27 +20,22 @@ from labelgate.spec import ProjectSpec
 # e.g. one per GPU); each project's ingest has its own, limited to 1 when runs go to Celery.
 ENCODER_POOL = "labelgate_encoder"
 
-# Project-wide assets read every batch's auto_labels; all but the (N, K) ``probs`` lists,
-# which would be most of their memory (see docs/BENCHMARKS.md, bench/scale.py).
-AUTO_LABELS_NO_PROBS = {
-    "columns": [
-        "item_id",
-        "batch",
-        "label",
-        "confidence",
-        "margin",
-        "entropy",
-        "agreeing_sources",
-        "labeler_versions",
-    ]
-}
+# Input metadata of the project-wide text assets reading auto_labels: every column but the
+# (N, K) ``probs`` lists (see ``labelgate.modalities.text``).
+AUTO_LABELS_NO_PROBS = {"columns": _NO_PROBS}
 
 
 @dataclass(frozen=True)
 class ProjectAssets:
-    """Names and storage of one project's asset graph (key prefix = project name)."""
+    """Names and storage of one project's asset graph (key prefix = project name), and the
+    modality whose steps its assets run (by default the spec's)."""
 
     spec: ProjectSpec
+    modality: Modality = field(default=None, compare=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.modality is None:
+            object.__setattr__(self, "modality", modality_for(self.spec))
 
     @property
     def name(self) -> str:
@@ -55,9 +57,49 @@ class ProjectAssets:
     def partitions(self) -> dg.DynamicPartitionsDefinition:
         return dg.DynamicPartitionsDefinition(name=f"{self.name}__batches")
 
-    @cached_property
+    @property
     def data(self) -> ProjectData:
-        return ProjectData(self.spec)
+        return self.modality.data
+
+    def asset_args(
+        self, name: str, *, partitioned: bool = False, table: bool = True
+    ) -> dict[str, Any]:
+        """The ``dg.asset`` arguments every stage shares: its name under the project's key
+        prefix and group, batch partitions (``partitioned``), the table IO manager
+        (``table``)."""
+        args: dict[str, Any] = {"name": name, "key_prefix": [self.name], "group_name": self.name}
+        if partitioned:
+            args["partitions_def"] = self.partitions
+        if table:
+            args["io_manager_key"] = self.io_manager_key
+        return args
+
+    def selection(self, *names: str) -> dg.AssetSelection:
+        return dg.AssetSelection.assets(*(self.key(n) for n in names))
+
+    def asset_in(self, table: str) -> dg.AssetIn:
+        """An input on ``table``, reading only the columns the modality needs."""
+        columns = self.modality.columns(table)
+        return dg.AssetIn(key=self.key(table), metadata={"columns": columns} if columns else None)
+
+    def describe(self, asset: str, default: str) -> str:
+        return self.modality.description(asset) or default
+
+
+def metadata(report: Report) -> dict[str, Any]:
+    """Dagster metadata of a modality report: Markdown rendered, paths as paths, dicts and
+    lists as JSON, numbers and strings as they are."""
+    out: dict[str, Any] = {}
+    for name, value in report.items():
+        if isinstance(value, Markdown):
+            out[name] = dg.MetadataValue.md(str(value))
+        elif isinstance(value, Path):
+            out[name] = dg.MetadataValue.path(str(value))
+        elif isinstance(value, dict | list):
+            out[name] = dg.MetadataValue.json(value)
+        else:
+            out[name] = value
+    return out
 
 
 def class_distribution(labels: pd.Series) -> dg.MetadataValue:
@@ -66,13 +108,15 @@ def class_distribution(labels: pd.Series) -> dg.MetadataValue:
 
 def counts_table(counts: pd.Series, unit: str = "items") -> dg.MetadataValue:
     """A Markdown table of counts per class, classes sorted by name."""
-    table = f"| class | {unit} |\n|---|---|\n" + "\n".join(
-        f"| {label} | {count} |" for label, count in counts.sort_index().items()
-    )
-    return dg.MetadataValue.md(table)
+    return dg.MetadataValue.md(str(counts_markdown(counts, unit)))
 
 
-def present(**values: float | None) -> dict[str, float]:
-    """Numeric metadata without the values that do not exist (no threshold, no reviews yet):
-    left out instead of a -1 or 0 sentinel that the UI's plots would draw as data."""
-    return {name: value for name, value in values.items() if value is not None}
+__all__ = [
+    "AUTO_LABELS_NO_PROBS",
+    "ENCODER_POOL",
+    "ProjectAssets",
+    "class_distribution",
+    "counts_table",
+    "metadata",
+    "present",
+]

@@ -11,22 +11,17 @@ import pandas as pd
 
 from assets.common import ProjectAssets
 from labelgate.governance.erasure_filter import drop_erased
-from labelgate.governance.identities_pin import reviewer_resolver
 from labelgate.governance.metadata import governance_metadata
 from labelgate.governance.recording import (
     candidate_rows,
     ingest_rows,
     quarantine_rows,
-    record_reviews,
     record_threshold,
 )
-from labelgate.governance.review_import import import_review_files
 from labelgate.ingest import IngestResult
 from labelgate.ledger import Ledger, LedgerRow
 from labelgate.ledger.commit import ledgered_stream, ledgered_write, recover_tables
-from labelgate.pii import RedactionReport, apply_pii_policy
 from labelgate.project import CANDIDATE_LABELS, QUARANTINE, RAW_ITEMS
-from labelgate.review import ImportResult
 from labelgate.storage import TableWriter
 
 
@@ -80,38 +75,6 @@ def candidate_writer(
         run_id=context.run_id,
     ) as writer:
         yield writer
-
-
-def import_review_files_atomically(
-    context: dg.AssetExecutionContext, project: ProjectAssets, files: list[str]
-) -> list[ImportResult]:
-    """Store every review file with its ledger rows, or none of them (see
-    :mod:`labelgate.governance.review_import`)."""
-    data = project.data
-    return import_review_files(
-        data.reviews,
-        ledger_of(project),
-        [Path(f) for f in files],
-        known_items=data.item_ids(),
-        class_names=project.spec.class_names,
-        purposes=data.queue_purposes(),
-        run_id=context.run_id,
-        reviewers=reviewer_resolver(project.spec),
-    )
-
-
-def record_review_decisions(context: dg.AssetExecutionContext, project: ProjectAssets) -> int:
-    """Every imported review not yet in the ledger gets its review_decision row."""
-    return record_reviews(
-        ledger_of(project), project.data.reviews.all_reviews(), run_id=context.run_id
-    )
-
-
-def gate_queue_text(
-    project: ProjectAssets, queue: pd.DataFrame
-) -> tuple[pd.DataFrame, RedactionReport]:
-    """The review queue as it leaves for reviewers: PII redacted (or refused) per project."""
-    return apply_pii_policy(queue, "text", project.spec.governance.pii, what="review queue")
 
 
 def record_gate(

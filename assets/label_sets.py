@@ -7,16 +7,16 @@ from typing import Any, Literal
 import dagster as dg
 import pandas as pd
 
-from assets.common import AUTO_LABELS_NO_PROBS, ProjectAssets, counts_table
-from labelgate.governance.export import ExportResult, release_label_set
+from assets.common import ProjectAssets, counts_table, metadata
+from labelgate.governance.export import ExportResult
 from labelgate.governance.metadata import (
     LABEL_SET_VERSION_KEY,
     LEDGER_HEAD_KEY,
     governance_metadata,
 )
-from labelgate.governance.snapshot import snapshot_accepted
 from labelgate.label_sets import LabelSet, PublishResult
 from labelgate.label_sets.content import class_counts, holds_boxes
+from labelgate.modalities.base import LabelTables
 from labelgate.project import ACCEPTED_LABELS, AUTO_LABELS, REVIEWED_LABELS
 from labelgate.spec import ProjectSpec
 
@@ -29,6 +29,20 @@ class ReleaseConfig(dg.Config):
 
     format: Literal["parquet", "csv", "labelstudio"] = "parquet"
     out_dir: str | None = None
+
+
+def release_config(formats: tuple[str, ...]) -> type[dg.Config]:
+    """The release config of a modality: one of its ``formats`` (the first by default)."""
+    if formats == ("parquet", "csv", "labelstudio"):
+        return ReleaseConfig  # the text release, as it always was
+
+    class ModalityReleaseConfig(dg.Config):
+        """Format of the released file; the folder defaults to ``{project_dir}/exports``."""
+
+        format: Literal[formats] = formats[0]  # type: ignore[valid-type]
+        out_dir: str | None = None
+
+    return ModalityReleaseConfig
 
 
 def quality_results(context: dg.AssetExecutionContext, project: ProjectAssets) -> dict[str, str]:
@@ -81,23 +95,22 @@ def datasheet_markdown(label_set: LabelSet) -> str:
     return path.read_text(encoding="utf-8") if path.is_file() else f"(no datasheet at {path})"
 
 
-def build_label_set_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
-    spec = project.spec
+def build_label_set_asset(project: ProjectAssets) -> dg.AssetsDefinition:
+    modality = project.modality
 
     @dg.asset(
-        name=LABEL_SET,
-        key_prefix=[project.name],
-        group_name=project.name,
+        **project.asset_args(LABEL_SET, table=False),
         ins={
             "accepted_labels": dg.AssetIn(key=project.key(ACCEPTED_LABELS)),
-            "auto_labels": dg.AssetIn(key=project.key(AUTO_LABELS), metadata=AUTO_LABELS_NO_PROBS),
+            "auto_labels": project.asset_in(AUTO_LABELS),
             "reviewed_labels": dg.AssetIn(key=project.key(REVIEWED_LABELS)),
         },
         kinds={"parquet", "markdown"},
-        description="Immutable, versioned snapshot of accepted_labels with a manifest (content "
-        "hash, project file, labeler versions, gate evidence, checks, reviewers, counts) and "
-        "a datasheet. A new version only when the content changed; drafts until a steward "
-        "who reviewed none of its labels approves (labelgate approve).",
+        description="Immutable, versioned snapshot of accepted_labels (box sets for detection) "
+        "with a manifest (content hash, project file, labeler versions, gate evidence, "
+        "checks, reviewers, counts) and a datasheet. A new version only when the content "
+        "changed; drafts until a steward who reviewed none of its labels approves "
+        "(labelgate approve).",
     )
     def label_set(
         context: dg.AssetExecutionContext,
@@ -105,45 +118,47 @@ def build_label_set_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
         auto_labels: pd.DataFrame,
         reviewed_labels: pd.DataFrame,
     ) -> dg.MaterializeResult:
-        result = snapshot_accepted(
-            spec,
-            accepted_labels,
-            auto_labels,
-            reviewed_labels,
+        result = modality.snapshot(
+            LabelTables(accepted_labels, auto_labels, reviewed_labels),
             run_id=context.run_id,
             quality_checks=quality_results(context, project),
         )
-        return label_set_metadata(spec, result)
+        return label_set_metadata(project.spec, result)
+
+    return label_set
+
+
+def build_release_asset(project: ProjectAssets) -> dg.AssetsDefinition:
+    spec, modality = project.spec, project.modality
+    config_class = release_config(modality.release_formats)
 
     @dg.asset(
-        name=LABEL_EXPORT,
-        key_prefix=[project.name],
-        group_name=project.name,
+        **project.asset_args(LABEL_EXPORT, table=False),
         deps=[project.key(LABEL_SET)],
         kinds={"parquet", "csv", "json"},
-        description="Release: the latest approved label set with its text, PII redacted (or "
-        "refused) per governance.pii. Blocking checks: the set is approved and intact, and "
-        "the file holds no PII.",
+        description=project.describe(
+            LABEL_EXPORT,
+            "Release: the latest approved label set with its text, PII redacted (or refused) "
+            "per governance.pii. Blocking checks: the set is approved and intact, and the "
+            "file holds no PII.",
+        ),
     )
     def label_export(
-        context: dg.AssetExecutionContext, config: ReleaseConfig
-    ) -> dg.MaterializeResult:
-        result = release_label_set(
-            spec,
-            fmt=config.format,
-            out_dir=None if config.out_dir is None else Path(config.out_dir),
-            run_id=context.run_id,
+        context: dg.AssetExecutionContext, config: config_class
+    ) -> dg.MaterializeResult:  # type: ignore[valid-type]
+        fmt, out_dir = config.format, config.out_dir  # type: ignore[attr-defined]
+        result, report = modality.release(
+            fmt, None if out_dir is None else Path(out_dir), context.run_id
         )
         return dg.MaterializeResult(
-            metadata={
-                **release_metadata(spec, result, config.format),
-                "pii_policy": spec.governance.pii,
-                "redactions": dg.MetadataValue.json(result.redactions.as_dict()),
-                "texts_redacted": result.redactions.texts,
-            }
+            metadata={**release_metadata(spec, result, fmt), **metadata(report)}
         )
 
-    return [label_set, label_export]
+    return label_export
+
+
+def build_label_set_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
+    return [build_label_set_asset(project), build_release_asset(project)]
 
 
 def release_metadata(spec: ProjectSpec, result: ExportResult, fmt: str) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from rich.table import Table  # noqa: E402
 from labelgate.images.labelers import load_yolo, resolve_device  # noqa: E402
 from labelgate.project import CANDIDATE_LABELS, RAW_ITEMS  # noqa: E402
 from labelgate.spec import ProjectSpec  # noqa: E402
-from pipelines.image_defs import build_image_project_definitions  # noqa: E402
+from pipelines.project_defs import build_project_definitions  # noqa: E402
 from tests.image_projects import write_detection_project  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
         shutil.copy2(file, inbox / file.name)
     names = load_yolo(args.model, "detect").names
     spec = write_spec(work, args, [names[i] for i in sorted(names)])
-    defs = build_image_project_definitions(spec)
+    defs = build_project_definitions(spec)
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(f"{spec.name}__batches", ["bench"])
 

@@ -1,5 +1,6 @@
 """Per-project jobs: label a batch (partitioned), publish project-wide tables, import reviews."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -7,7 +8,6 @@ import dagster as dg
 
 from assets.common import ProjectAssets
 from assets.label_sets import LABEL_SET
-from assets.relabel import churn_tables
 from labelgate.project import (
     ACCEPTED_LABELS,
     AUTO_LABELS,
@@ -31,16 +31,15 @@ class ProjectJobs:
         return [self.label_batch, self.publish, self.import_reviews]
 
 
-def build_jobs(project: ProjectAssets) -> ProjectJobs:
-    def selection(*names: str) -> dg.AssetSelection:
-        return dg.AssetSelection.assets(*(project.key(n) for n in names))
+def build_jobs(project: ProjectAssets, also_label: Sequence[str] = ()) -> ProjectJobs:
+    """label_batch (partitioned; plus the ``also_label`` tables the model loop adds, e.g.
+    churn_report), publish and import_reviews, the same for every modality."""
+    selection = project.selection
 
     return ProjectJobs(
         label_batch=dg.define_asset_job(
             f"{project.name}__label_batch",
-            selection=selection(
-                RAW_ITEMS, CANDIDATE_LABELS, AUTO_LABELS, *churn_tables(project.spec)
-            ),
+            selection=selection(RAW_ITEMS, CANDIDATE_LABELS, AUTO_LABELS, *also_label),
             description="Ingest one source batch and auto-label it.",
         ),
         publish=dg.define_asset_job(

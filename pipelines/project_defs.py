@@ -1,4 +1,7 @@
-"""One labeling project → its Definitions (assets, checks, jobs, sensors, IO manager)."""
+"""One labeling project → its Definitions (assets, checks, jobs, sensors, IO manager).
+
+The same factories serve every modality (``labelgate.modalities``): the modality decides
+what each stage does, never which stages exist."""
 
 import dagster as dg
 
@@ -7,12 +10,10 @@ from assets.common import ProjectAssets
 from assets.ingest import build_raw_items
 from assets.labels import build_label_assets
 from assets.review import build_review_assets
-from labelgate.images.spec import is_image_modality
 from labelgate.spec import ProjectSpec
 from pipelines.governance import build_governance_definitions
-from pipelines.image_defs import build_image_project_definitions
-from pipelines.jobs import build_jobs
-from pipelines.model_defs import build_model_definitions
+from pipelines.jobs import ProjectJobs, build_jobs
+from pipelines.model_loop import build_model_loop, label_batch_extras
 from pipelines.sensors import (
     build_follow_up_sensor,
     build_review_inbox_sensor,
@@ -31,12 +32,9 @@ def project_assets(project: ProjectAssets) -> list[dg.AssetsDefinition]:
     ]
 
 
-def build_project_definitions(spec: ProjectSpec) -> dg.Definitions:
-    if is_image_modality(spec.modality):
-        return build_image_project_definitions(spec)
-    project = ProjectAssets(spec)
-    jobs = build_jobs(project)
-    defs = dg.Definitions(
+def build_stage_definitions(project: ProjectAssets, jobs: ProjectJobs) -> dg.Definitions:
+    """The labeling stages with their checks, jobs, sensors and IO manager."""
+    return dg.Definitions(
         assets=project_assets(project),
         asset_checks=build_quality_checks(project),
         jobs=jobs.all(),
@@ -47,6 +45,16 @@ def build_project_definitions(spec: ProjectSpec) -> dg.Definitions:
         ],
         resources={project.io_manager_key: TableIOManager(root=str(project.data.tables.root))},
     )
+
+
+def build_project_definitions(
+    spec: ProjectSpec, project: ProjectAssets | None = None
+) -> dg.Definitions:
+    """``project`` overrides the spec's modality (tests use a fake one)."""
+    project = project or ProjectAssets(spec)
+    jobs = build_jobs(project, also_label=label_batch_extras(project))
     return dg.Definitions.merge(
-        defs, build_model_definitions(project, jobs), build_governance_definitions(project)
+        build_stage_definitions(project, jobs),
+        build_model_loop(project, jobs),
+        build_governance_definitions(project),
     )

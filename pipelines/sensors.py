@@ -7,7 +7,6 @@ from pathlib import Path
 import dagster as dg
 
 from assets.common import ProjectAssets
-from labelgate.ingest import discover_batches
 from labelgate.project import RAW_ITEMS, REVIEWED_LABELS
 from pipelines.jobs import ProjectJobs
 
@@ -15,7 +14,7 @@ REVIEW_SUFFIXES = {".csv", ".json"}
 
 
 def _fingerprint(path: Path) -> str:
-    stat = path.stat() if path.exists() else path.lstat()  # a broken link is a batch too
+    stat = path.stat()
     return f"{stat.st_size}:{stat.st_mtime_ns}"
 
 
@@ -38,22 +37,27 @@ def already_materialized(
 
 
 def build_source_sensor(project: ProjectAssets, jobs: ProjectJobs) -> dg.SensorDefinition:
+    """A batch partition and a label_batch run per new or changed source batch; the
+    modality says what a batch is and what changes its fingerprint."""
+    modality, source = project.modality, project.spec.source
+
     @dg.sensor(
         name=f"{project.name}__source_sensor",
         job=jobs.label_batch,
         minimum_interval_seconds=30,
-        description=f"Adds a batch partition per new or changed file in {project.spec.source.path}",
+        description=f"Adds a batch partition per new or changed {modality.batch_noun} in "
+        f"{source.path}",
     )
     def source_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+        if not source.path.is_dir():
+            return dg.SensorResult(skip_reason=f"source folder {source.path} does not exist yet")
         seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
         known = set(context.instance.get_dynamic_partitions(project.partitions.name))
-        batches = discover_batches(project.spec.source)
-        current = {b.key: _fingerprint(b.path) for b in batches}
+        batches = modality.batches()
+        current = {b.key: b.fingerprint for b in batches}
         changed = [k for k, fp in current.items() if seen.get(k) != fp]
         if not context.cursor:  # first tick: leave batches labeled before the sensor ran
-            done = already_materialized(
-                context, project, {b.key: b.path.stat().st_mtime for b in batches}
-            )
+            done = already_materialized(context, project, {b.key: b.changed_at for b in batches})
             changed = [k for k in changed if k not in done]
         new_keys = [k for k in changed if k not in known]
         return dg.SensorResult(

@@ -29,12 +29,23 @@ BLOCKING_TABLES = frozenset({AUTO_LABELS, ACCEPTED_LABELS})
 PARTITIONED_TABLES = frozenset({RAW_ITEMS, AUTO_LABELS})
 
 
-def validate_table(table: str, frame: pd.DataFrame, class_names: Sequence[str]) -> "SuiteOutcome":
-    """Run ``table``'s expectation suite on ``frame``."""
+def validate_table(
+    table: str,
+    frame: pd.DataFrame,
+    class_names: Sequence[str],
+    *,
+    item_kind: str = "text",
+    label_kind: str = "class",
+) -> "SuiteOutcome":
+    """Run ``table``'s expectation suite (for the modality's items and labels) on ``frame``.
+    Box lists are checked by their lengths: GX metrics hash cell values."""
     from quality.gx_runner import run_suite
-    from quality.suites import build_suite
+    from quality.image_suites import suite_for
 
-    return run_suite(frame, build_suite(table, class_names))
+    if "boxes" in frame.columns:
+        frame = frame.assign(boxes=frame["boxes"].map(len))
+    suite = suite_for(table, class_names, item_kind=item_kind, label_kind=label_kind)
+    return run_suite(frame, suite)
 
 
 def build_quality_checks(project: ProjectAssets) -> list[dg.AssetChecksDefinition]:
@@ -45,6 +56,7 @@ def build_quality_checks(project: ProjectAssets) -> list[dg.AssetChecksDefinitio
 def gx_suite_check(project: ProjectAssets, table: str) -> dg.AssetChecksDefinition:
     """The ``gx_suite`` check on ``table``: blocking and partitioned as the table requires."""
     class_names = tuple(project.spec.class_names)
+    kinds = {"item_kind": project.modality.item_kind, "label_kind": project.modality.label_kind}
     partitions_def = project.partitions if table in PARTITIONED_TABLES else None
 
     # Partitioned asset checks are a preview feature of Dagster 1.13; the warning is expected.
@@ -62,7 +74,7 @@ def gx_suite_check(project: ProjectAssets, table: str) -> dg.AssetChecksDefiniti
             context: dg.AssetCheckExecutionContext, frame: pd.DataFrame
         ) -> dg.AssetCheckResult:
             started = time.perf_counter()
-            outcome = validate_table(table, frame, class_names)
+            outcome = validate_table(table, frame, class_names, **kinds)
             metadata: dict[str, Any] = {
                 "suite": outcome.suite,
                 "rows": len(frame),

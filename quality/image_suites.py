@@ -1,4 +1,5 @@
-"""Expectation suites for image projects' tables (docs/ARCHITECTURE.md, image section).
+"""Expectation suites for image items and box sets (docs/ARCHITECTURE.md, image section),
+and :func:`suite_for`, which picks a modality's suite per table.
 
 Classification projects label like text, so their auto/reviewed/accepted tables use the text
 suites; detection tables hold box lists, checked here on their scalar columns (box contents
@@ -12,7 +13,7 @@ import great_expectations.expectations as gxe
 from great_expectations.expectations.row_conditions import Column
 
 from labelgate.project import ACCEPTED_LABELS, AUTO_LABELS, RAW_ITEMS, REVIEWED_LABELS
-from quality.suites import SUITES, _key, _suite, _unit_interval
+from quality.suites import _key, _suite, _unit_interval, build_suite
 
 IMAGE_ITEM_COLUMNS = ("item_id", "path", "width", "height", "format", "batch", "source_file")
 DETECTION_AUTO_COLUMNS = (
@@ -69,15 +70,20 @@ def detection_accepted_suite(class_names: Sequence[str]) -> gx.ExpectationSuite:
     )
 
 
-def image_suite(table: str, modality: str, class_names: Sequence[str]) -> gx.ExpectationSuite:
-    """The suite for ``table`` of an image project."""
-    if table == RAW_ITEMS:
+BOX_SUITES = {
+    AUTO_LABELS: detection_auto_suite,
+    REVIEWED_LABELS: detection_reviewed_suite,
+    ACCEPTED_LABELS: detection_accepted_suite,
+}
+
+
+def suite_for(
+    table: str, class_names: Sequence[str], *, item_kind: str, label_kind: str
+) -> gx.ExpectationSuite:
+    """The suite for ``table`` of a modality: its items (text or images) and its labels
+    (class labels or box sets)."""
+    if table == RAW_ITEMS and item_kind == "image":
         return image_items_suite(class_names)
-    if modality == "image_classification":
-        return SUITES[table](class_names)
-    builders = {
-        AUTO_LABELS: detection_auto_suite,
-        REVIEWED_LABELS: detection_reviewed_suite,
-        ACCEPTED_LABELS: detection_accepted_suite,
-    }
-    return builders[table](class_names)
+    if table in BOX_SUITES and label_kind == "boxes":
+        return BOX_SUITES[table](class_names)
+    return build_suite(table, class_names)

@@ -17,7 +17,7 @@ from labelgate.images.demo_data import coco_class_names
 from labelgate.images.labelers import load_yolo
 from labelgate.images.labeling import boxes_of
 from labelgate.project import AUTO_LABELS, RAW_ITEMS
-from pipelines.image_defs import build_image_project_definitions
+from pipelines.project_defs import build_project_definitions
 from tests.conftest import shared_data
 from tests.image_projects import coco128_truth, write_detection_project
 
@@ -40,7 +40,7 @@ def test_pipeline_map50_matches_bare_predict(tmp_path: Path) -> None:
         labelers=[{**labeler, "batch": 16}],
         file="coco128.yaml",
     )
-    defs = build_image_project_definitions(spec)
+    defs = build_project_definitions(spec)
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("coco128__batches", ["train2017"])
     keys = [dg.AssetKey(["coco128", name]) for name in ("raw_items", "candidate_labels")]

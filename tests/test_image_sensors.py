@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 from PIL import Image
 
-from pipelines.image_defs import build_image_project_definitions
+from pipelines.project_defs import build_project_definitions
 from tests.image_projects import write_detection_project
 
 
@@ -17,7 +17,7 @@ def test_image_source_sensor_follows_image_folders(tmp_path: Path) -> None:
         classes={"vehicle": "a vehicle"},
         labelers=[{"type": "yolo", "path": "model_openvino_model"}],
     )
-    defs = build_image_project_definitions(spec)
+    defs = build_project_definitions(spec)
     source = defs.resolve_sensor_def("shots__source_sensor")
     with dg.instance_for_test() as instance:
         missing = source(dg.build_sensor_context(instance=instance))

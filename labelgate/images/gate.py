@@ -25,18 +25,10 @@ from labelgate.gate import GateResult, auto_accept_mask
 from labelgate.images.box_gate import BoxGateResult, box_evidence, box_gate, image_accept_mask
 from labelgate.images.boxes import Boxes, DetectionScores, detection_scores, match_boxes
 from labelgate.images.labeling import boxes_of
+from labelgate.label_sets.content import BOX_SET_COLUMNS
 from labelgate.spec import GateSpec
 
-ACCEPTED_DETECTION_COLUMNS = [
-    "item_id",
-    "boxes",
-    "n_boxes",
-    "source",
-    "confidence",
-    "labeler_versions",
-    "reviewer",
-    "run_id",
-]
+ACCEPTED_DETECTION_COLUMNS = BOX_SET_COLUMNS  # a box label set is the accepted box sets
 
 
 def detection_evidence(

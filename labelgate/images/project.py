@@ -11,15 +11,13 @@ from pathlib import Path
 import pandas as pd
 
 from labelgate.errors import LabelgateError
-from labelgate.images.ingest import discover_image_batches
 from labelgate.images.reviews import (
     BoxImportResult,
     BoxReviewStore,
     content_sha256,
     read_box_answers,
 )
-from labelgate.images.spec import ImageSourceSpec, is_image_modality
-from labelgate.ingest import discover_batches
+from labelgate.images.spec import is_image_modality
 from labelgate.project import RAW_ITEMS, ProjectData
 from labelgate.spec import ProjectSpec
 
@@ -28,9 +26,9 @@ GOLD_REVIEWER = "gold"
 
 def source_batch_keys(spec: ProjectSpec) -> list[str]:
     """The batch (partition) keys of a project's source, for any modality."""
-    if isinstance(spec.source, ImageSourceSpec):
-        return [b.key for b in discover_image_batches(spec.source.path, spec.source.formats)]
-    return [b.key for b in discover_batches(spec.source)]
+    from labelgate.modalities import modality_for  # the modalities build on this module
+
+    return [batch.key for batch in modality_for(spec).batches()]
 
 
 class ImageProjectData(ProjectData):

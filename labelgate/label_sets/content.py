@@ -13,11 +13,19 @@ from typing import Any
 import pandas as pd
 
 from labelgate.accept import ACCEPTED_COLUMNS
-from labelgate.images.gate import ACCEPTED_DETECTION_COLUMNS
 
 LABEL_SET_COLUMNS = ACCEPTED_COLUMNS
 CONTENT_COLUMNS = ["item_id", "label", "source", "reviewer", "labeler_versions"]
-BOX_SET_COLUMNS = ACCEPTED_DETECTION_COLUMNS
+BOX_SET_COLUMNS = [  # a box label set is the accepted box sets (labelgate.images.gate)
+    "item_id",
+    "boxes",
+    "n_boxes",
+    "source",
+    "confidence",
+    "labeler_versions",
+    "reviewer",
+    "run_id",
+]
 BOX_CONTENT_COLUMNS = ["item_id", "boxes", "source", "reviewer", "labeler_versions"]
 
 
