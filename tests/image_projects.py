@@ -13,6 +13,7 @@ from labelgate.images.demo_data import coco_class_names, truth_in_project_classe
 from labelgate.images.exchange import read_yolo_folder, stems_to_items
 from labelgate.spec import ProjectSpec, load_project
 from tests.conftest import shared_data
+from tests.projects import project_data
 
 # COCO detector classes → the street-objects project's ``person`` and ``vehicle``
 STREET_ONTOLOGY = {"person": "person", "car": "vehicle", "truck": "vehicle", "bus": "vehicle"}
@@ -30,15 +31,13 @@ def write_detection_project(
     """``folder/file``: an ``image_detection`` project reading ``inbox`` and storing under
     ``store`` (both beside it), with ``classes`` (name → description), ``labelers`` and any
     ``extra`` top-level keys (which win)."""
-    data = {
-        "name": name,
-        "modality": "image_detection",
-        "source": {"path": "inbox"},
-        "classes": [{"name": c, "description": d} for c, d in classes.items()],
-        "labelers": [dict(labeler) for labeler in labelers],
-        "storage": "store",
-        **extra,
-    }
+    data = project_data(
+        name=name,
+        modality="image_detection",
+        classes=classes,
+        labelers=labelers,
+        **{"storage": "store", **extra},
+    )
     path = folder / file
     path.write_text(yaml.safe_dump(data))
     return load_project(path)

@@ -13,7 +13,6 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -31,13 +30,14 @@ from labelgate.models.monitor import _labels
 from labelgate.models.registry import TRAIN_ITEMS, ModelCard, ModelRegistry
 from labelgate.models.relabel import relabel_plan
 from labelgate.project import CANDIDATE_LABELS, RAW_ITEMS
-from labelgate.spec import ProjectSpec, load_project
+from labelgate.spec import ProjectSpec
 from labelgate_cli.app import app
 from labelgate_cli.instance import get_instance
 from labelgate_cli.runner import run_project
 from pipelines.definitions import build_definitions
 from resources.encoder import TextEncoderResource
 from tests.fake_yolo import Box, install
+from tests.image_projects import write_detection_project
 from tests.test_models_loop import approve
 
 BOX_KEYS = ("label", "x1", "y1", "x2", "y2", "confidence")
@@ -270,24 +270,15 @@ def pills(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[ProjectSpec,
     for i in range(N_IMAGES):
         _image(tmp_path / "inbox" / "day1", i)
     (tmp_path / "teacher.pt").write_bytes(b"teacher")
-    (tmp_path / "p.yaml").write_text(
-        yaml.safe_dump(
-            {
-                "name": "pills",
-                "modality": "image_detection",
-                "source": {"path": "inbox"},
-                "classes": [
-                    {"name": "pill", "description": "a pill"},
-                    {"name": "tablet", "description": "a tablet"},
-                ],
-                "labelers": [{"type": "yolo", "path": str(tmp_path / "teacher.pt")}],
-                "review": {"calibration_size": 2, "uncertain_size": 2, "folder": "reviews"},
-                "training": {"eval_fraction": 0.6, "min_eval_items": 1, "imgsz": 64},
-                "storage": "store",
-            }
-        )
+    spec = write_detection_project(
+        tmp_path,
+        name="pills",
+        classes={"pill": "a pill", "tablet": "a tablet"},
+        labelers=[{"type": "yolo", "path": str(tmp_path / "teacher.pt")}],
+        review={"calibration_size": 2, "uncertain_size": 2, "folder": "reviews"},
+        training={"eval_fraction": 0.6, "min_eval_items": 1, "imgsz": 64},
     )
-    return load_project(tmp_path / "p.yaml"), calls
+    return spec, calls
 
 
 def add_student(spec: ProjectSpec, model_id: str, label_set_version: int = 1) -> None:

@@ -13,6 +13,7 @@ from labelgate.project import ACCEPTED_LABELS, AUTO_LABELS, RAW_ITEMS, REVIEWED_
 from labelgate.spec import parse_project
 from quality.checks import GX_SUITE_CHECK, build_quality_checks, validate_table
 from resources.io_manager import TableIOManager
+from tests.projects import project_data
 
 CLASSES = ["billing", "fraud"]
 
@@ -20,16 +21,15 @@ CLASSES = ["billing", "fraud"]
 @pytest.fixture
 def project(tmp_path: Path) -> ProjectAssets:
     spec = parse_project(
-        {
-            "name": "qa",
-            "modality": "text",
-            "source": {"path": "inbox"},
-            "classes": [
-                {"name": "billing", "description": "Questions about a bill."},
-                {"name": "fraud", "description": "Transactions the customer did not make."},
-            ],
-            "labelers": [{"type": "rules", "rules": {"fraud": ["stolen"]}}],
-        },
+        project_data(
+            name="qa",
+            modality="text",
+            classes={
+                "billing": "Questions about a bill.",
+                "fraud": "Transactions the customer did not make.",
+            },
+            labelers=[{"type": "rules", "rules": {"fraud": ["stolen"]}}],
+        ),
         base_dir=tmp_path,
         origin=tmp_path / "p.yaml",
     )

@@ -18,19 +18,19 @@ from labelgate.spec import (
     load_project,
     parse_project,
 )
+from tests.projects import project_data
 
 REPO = Path(__file__).resolve().parent.parent
 
-VALID: dict[str, Any] = {
-    "name": "tickets",
-    "modality": "text",
-    "source": {"path": "inbox"},
-    "classes": [
-        {"name": "billing", "description": "Questions about invoices and charges."},
-        {"name": "outage", "description": "The service is down or unreachable."},
-    ],
-    "labelers": [{"type": "rules", "rules": {"billing": [r"\binvoice\b"], "outage": ["down"]}}],
-}
+VALID: dict[str, Any] = project_data(
+    name="tickets",
+    modality="text",
+    classes={
+        "billing": "Questions about invoices and charges.",
+        "outage": "The service is down or unreachable.",
+    },
+    labelers=[{"type": "rules", "rules": {"billing": [r"\binvoice\b"], "outage": ["down"]}}],
+)
 
 Mutation = Callable[[dict[str, Any]], None]
 
