@@ -6,6 +6,7 @@ it used under ``labelgate/label_set_version`` (or ``label_set_version``, as the 
 ``trained_model`` does: training is held to the same rule).
 """
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +28,20 @@ def _latest_metadata(context: dg.AssetCheckExecutionContext, key: dg.AssetKey) -
     return {name: value.value for name, value in materialization.metadata.items()}
 
 
+def _blocking_check(
+    asset_key: dg.AssetKey, name: str, description: str
+) -> Callable[[Callable[..., dg.AssetCheckResult]], dg.AssetChecksDefinition]:
+    """A check on ``asset_key`` whose failure (severity ERROR) stops what depends on it."""
+    return dg.asset_check(asset=asset_key, name=name, blocking=True, description=description)
+
+
 def approved_label_set_check(
     project: ProjectAssets, asset_key: dg.AssetKey
 ) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=asset_key,
-        name=APPROVED_CHECK,
-        blocking=True,
-        description="The label set this materialization used is approved by a steward who "
+    @_blocking_check(
+        asset_key,
+        APPROVED_CHECK,
+        "The label set this materialization used is approved by a steward who "
         "reviewed none of its labels, and its files match the ledger.",
     )
     def uses_approved_label_set(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
@@ -52,11 +59,10 @@ def approved_label_set_check(
 
 
 def no_pii_check(project: ProjectAssets, asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=asset_key,
-        name=NO_PII_CHECK,
-        blocking=True,
-        description="The exported file holds no detectable PII (emails, phones, card numbers, "
+    @_blocking_check(
+        asset_key,
+        NO_PII_CHECK,
+        "The exported file holds no detectable PII (emails, phones, card numbers, "
         "IBANs, SSNs, dates of birth, cued names).",
     )
     def no_pii(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:

@@ -38,6 +38,13 @@ def _suite(name: str, columns: Iterable[str], *rules: Expectation) -> gx.Expecta
     return gx.ExpectationSuite(name=name, expectations=[*exist, *rules])
 
 
+def _label_suite(
+    name: str, columns: Iterable[str], class_names: Sequence[str], *rules: Expectation
+) -> gx.ExpectationSuite:
+    """A table of one label per item: a unique item id and a known class, then ``rules``."""
+    return _suite(name, columns, *_key(), *_labels(class_names), *rules)
+
+
 def _key(column: str = "item_id") -> list[Expectation]:
     return [
         gxe.ExpectColumnValuesToNotBeNull(column=column),
@@ -45,11 +52,15 @@ def _key(column: str = "item_id") -> list[Expectation]:
     ]
 
 
-def _labels(class_names: Sequence[str]) -> list[Expectation]:
+def _in_set(column: str, values: Iterable[str]) -> list[Expectation]:
     return [
-        gxe.ExpectColumnValuesToNotBeNull(column="label"),
-        gxe.ExpectColumnValuesToBeInSet(column="label", value_set=list(class_names)),
+        gxe.ExpectColumnValuesToNotBeNull(column=column),
+        gxe.ExpectColumnValuesToBeInSet(column=column, value_set=list(values)),
     ]
+
+
+def _labels(class_names: Sequence[str]) -> list[Expectation]:
+    return _in_set("label", class_names)
 
 
 def _unit_interval(column: str) -> list[Expectation]:
@@ -68,11 +79,10 @@ def raw_items_suite(class_names: Sequence[str] = ()) -> gx.ExpectationSuite:
 
 def auto_labels_suite(class_names: Sequence[str]) -> gx.ExpectationSuite:
     """Label-model output: a known class per item, confidence and margin in [0, 1]."""
-    return _suite(
+    return _label_suite(
         AUTO_LABELS,
         AUTO_LABEL_COLUMNS,
-        *_key(),
-        *_labels(class_names),
+        class_names,
         *_unit_interval("confidence"),
         gxe.ExpectColumnValuesToBeBetween(column="margin", min_value=0.0, max_value=1.0),
     )
@@ -80,11 +90,10 @@ def auto_labels_suite(class_names: Sequence[str]) -> gx.ExpectationSuite:
 
 def reviewed_labels_suite(class_names: Sequence[str]) -> gx.ExpectationSuite:
     """Human decisions: latest one per item, a known class, who decided and why it was asked."""
-    return _suite(
+    return _label_suite(
         REVIEWED_LABELS,
         REVIEWED_COLUMNS,
-        *_key(),
-        *_labels(class_names),
+        class_names,
         gxe.ExpectColumnValuesToNotBeNull(column="reviewer"),
         gxe.ExpectColumnValuesToBeInSet(column="purpose", value_set=list(PURPOSES)),
     )
@@ -92,13 +101,11 @@ def reviewed_labels_suite(class_names: Sequence[str]) -> gx.ExpectationSuite:
 
 def accepted_labels_suite(class_names: Sequence[str]) -> gx.ExpectationSuite:
     """Published labels: auto or human, and every human label names its reviewer."""
-    return _suite(
+    return _label_suite(
         ACCEPTED_LABELS,
         ACCEPTED_COLUMNS,
-        *_key(),
-        *_labels(class_names),
-        gxe.ExpectColumnValuesToNotBeNull(column="source"),
-        gxe.ExpectColumnValuesToBeInSet(column="source", value_set=list(SOURCES)),
+        class_names,
+        *_in_set("source", SOURCES),
         *_unit_interval("confidence"),
         gxe.ExpectColumnValuesToNotBeNull(
             column="reviewer", row_condition=Column("source") == "human"
