@@ -25,6 +25,18 @@ def embedding_cache_path(spec: ProjectSpec) -> Path:
     return spec.storage / "_cache" / "embeddings.sqlite"
 
 
+def _fit_on_reviews(
+    labeler: EmbeddingLabeler | ContrastiveLabeler, reviewed: pd.DataFrame | None
+) -> None:
+    """Train a labeler that learns from reviews on ``reviewed``, where there are any."""
+    if reviewed is not None and len(reviewed):
+        labeler.fit(
+            reviewed["item_id"].tolist(),
+            reviewed["text"].tolist(),
+            reviewed["label"].tolist(),
+        )
+
+
 def build_labelers(
     spec: ProjectSpec,
     *,
@@ -47,12 +59,7 @@ def build_labelers(
                 seed=spec.review.seed,
                 model_dir=spec.project_dir / "models" / "few_shot",
             )
-            if reviewed is not None and len(reviewed):
-                labeler.fit(
-                    reviewed["item_id"].tolist(),
-                    reviewed["text"].tolist(),
-                    reviewed["label"].tolist(),
-                )
+            _fit_on_reviews(labeler, reviewed)
             labelers.append(labeler)
         elif isinstance(labeler_spec, ContrastiveLabelerSpec):
             learner = ContrastiveLabeler(
@@ -63,12 +70,7 @@ def build_labelers(
                 model_dir=spec.project_dir / "models" / "contrastive" / labeler_spec.name,
                 device=device,
             )
-            if reviewed is not None and len(reviewed):
-                learner.fit(
-                    reviewed["item_id"].tolist(),
-                    reviewed["text"].tolist(),
-                    reviewed["label"].tolist(),
-                )
+            _fit_on_reviews(learner, reviewed)
             labelers.append(learner)
         elif isinstance(labeler_spec, HFClassifierLabelerSpec):
             labelers.append(HFClassifierLabeler(labeler_spec, spec.class_names, device=device))
