@@ -29,6 +29,7 @@ from labelgate.governance.signing import (
 from labelgate.identities import STEWARD, load_identities
 from labelgate.label_sets import LabelSetStore
 from labelgate.spec import ProjectSpec
+from pipelines.governance_job import governance_job
 
 LATEST_DRAFT = "latest_draft"
 _SET_DIR = re.compile(r"^v(\d+)$")
@@ -209,16 +210,12 @@ def decision_job(project: ProjectAssets) -> dg.JobDefinition:
         assert signed is not None
         _decided(context, project, result, signed)
 
-    @dg.job(
-        name=f"{project.name}__decide_label_set",
-        description="Approve or reject a label set with a signed decision (config: "
+    return governance_job(
+        f"{project.name}__decide_label_set",
+        decide_label_set,
+        "Approve or reject a label set with a signed decision (config: "
         "signed_decision_file from `labelgate sign`, or version, as_name, decision, reason, "
         "signature, signed_at). Refused unless the signature verifies with as_name's public "
         "key and as_name is a steward who reviewed none of its labels; refusals are logged "
         "in the ledger.",
-        tags={"labelgate/kind": "governance"},
     )
-    def decide_job() -> None:
-        decide_label_set()
-
-    return decide_job

@@ -11,6 +11,7 @@ from labelgate.errors import LabelgateError
 from labelgate.governance.trace import trace_item
 from labelgate.governance.trace_report import trace_markdown
 from labelgate.project import ProjectData
+from pipelines.governance_job import governance_job
 
 
 class TraceConfig(dg.Config):
@@ -55,14 +56,10 @@ def trace_job(project: ProjectAssets) -> dg.JobDefinition:
             },
         )
 
-    @dg.job(
-        name=f"{project.name}__trace_item",
-        description="Where did this label come from? The item's whole history from the "
+    return governance_job(
+        f"{project.name}__trace_item",
+        item_trace,
+        "Where did this label come from? The item's whole history from the "
         "ledger (config: item_id): source file and row, labelers and versions, reviews, gate "
         "decisions, label sets, models. Shown as the run's output metadata (Markdown).",
-        tags={"labelgate/kind": "governance"},
     )
-    def trace() -> None:
-        item_trace()
-
-    return trace
