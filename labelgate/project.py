@@ -21,6 +21,10 @@ AUTO_LABELS = "auto_labels"
 REVIEW_QUEUE = "review_queue"
 REVIEWED_LABELS = "reviewed_labels"
 ACCEPTED_LABELS = "accepted_labels"
+# What a ``label_batch`` run writes for its batch, and the project-wide tables ``publish``
+# refreshes (the run plan checks exactly these for staleness).
+BATCH_TABLES = (RAW_ITEMS, CANDIDATE_LABELS, AUTO_LABELS)
+PUBLISH_TABLES = (ACCEPTED_LABELS, REVIEW_QUEUE)
 
 
 class ProjectData:

@@ -10,20 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from labelgate.ingest import discover_batches
-from labelgate.project import (
-    ACCEPTED_LABELS,
-    AUTO_LABELS,
-    CANDIDATE_LABELS,
-    RAW_ITEMS,
-    REVIEW_QUEUE,
-    REVIEWED_LABELS,
-    ProjectData,
-)
+from labelgate.project import BATCH_TABLES, PUBLISH_TABLES, REVIEWED_LABELS, ProjectData
 from labelgate.run_state import PUBLISH, RunState, content_stamp, digest
 from labelgate.spec import ProjectSpec
-
-BATCH_OUTPUTS = (RAW_ITEMS, CANDIDATE_LABELS, AUTO_LABELS)
-PUBLISH_OUTPUTS = (ACCEPTED_LABELS, REVIEW_QUEUE)
 
 
 @dataclass
@@ -38,10 +27,10 @@ class RunPlan:
     publish: bool = True
 
     def batch_outputs(self, key: str) -> list[Path]:
-        return [self.data.tables.path(name, key) for name in BATCH_OUTPUTS]
+        return [self.data.tables.path(name, key) for name in BATCH_TABLES]
 
     def publish_outputs(self) -> list[Path]:
-        return [self.data.tables.path(name) for name in PUBLISH_OUTPUTS]
+        return [self.data.tables.path(name) for name in PUBLISH_TABLES]
 
     def record_batch(self, key: str) -> None:
         self.state.record(key, self.inputs[key], self.batch_outputs(key))

@@ -8,14 +8,7 @@ import dagster as dg
 
 from assets.common import ProjectAssets
 from assets.label_sets import LABEL_SET
-from labelgate.project import (
-    ACCEPTED_LABELS,
-    AUTO_LABELS,
-    CANDIDATE_LABELS,
-    RAW_ITEMS,
-    REVIEW_QUEUE,
-    REVIEWED_LABELS,
-)
+from labelgate.project import BATCH_TABLES, PUBLISH_TABLES, REVIEWED_LABELS
 
 # What ``dg.define_asset_job`` returns; Dagster does not export the class itself.
 AssetJob = Any
@@ -39,12 +32,12 @@ def build_jobs(project: ProjectAssets, also_label: Sequence[str] = ()) -> Projec
     return ProjectJobs(
         label_batch=dg.define_asset_job(
             f"{project.name}__label_batch",
-            selection=selection(RAW_ITEMS, CANDIDATE_LABELS, AUTO_LABELS, *also_label),
+            selection=selection(*BATCH_TABLES, *also_label),
             description="Ingest one source batch and auto-label it.",
         ),
         publish=dg.define_asset_job(
             f"{project.name}__publish",
-            selection=selection(ACCEPTED_LABELS, REVIEW_QUEUE, LABEL_SET),
+            selection=selection(*PUBLISH_TABLES, LABEL_SET),
             description="Gate the auto-labels into accepted_labels, refresh the review queue and "
             "snapshot a new label-set version when the accepted labels changed.",
         ),
