@@ -37,7 +37,7 @@ from labelgate.models.config import TrainingSpec
 from labelgate.models.detector import starting_point, train_detector
 from labelgate.models.promotion import Decision
 from labelgate.models.registry import TRAIN_ITEMS, ModelCard, ModelRegistry
-from labelgate.models.service import ACTOR, Trained, items_hash
+from labelgate.models.service import ACTOR, Trained, items_hash, latest_approved
 from labelgate.models.split import SALT, in_eval_bucket
 from labelgate.models.training import TrainingError
 from labelgate.spec import ProjectSpec
@@ -74,16 +74,6 @@ def teacher_spec(spec: ProjectSpec) -> YoloLabelerSpec:
     return teachers[0]
 
 
-def latest_approved_boxes(spec: ProjectSpec) -> LabelSet:
-    label_set = LabelSetStore(spec).latest(status="approved")
-    if label_set is None:
-        raise TrainingError(
-            f"project {spec.name} has no approved label set yet; the YOLO student trains on "
-            "approved label sets only (approve one with `labelgate approve` first)"
-        )
-    return label_set
-
-
 def split_box_set(spec: ProjectSpec, labels: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(train, evaluation): outside the bucket / human-reviewed inside it."""
     bucket = in_eval_bucket(labels["item_id"], _training(spec).eval_fraction)
@@ -108,7 +98,11 @@ def train_student(spec: ProjectSpec, *, device: str = "cpu", run_id: str | None 
     """Train a YOLO student on the latest approved box label set (a no-op when that exact
     model exists); card and weights go to the registry, ``model_trained`` to the ledger."""
     training = _training(spec)
-    label_set = latest_approved_boxes(spec)
+    label_set = latest_approved(
+        spec,
+        rule="the YOLO student trains on approved label sets only (approve one with "
+        "`labelgate approve` first)",
+    )
     labels = label_set.labels()
     if "boxes" not in labels.columns:
         raise TrainingError(f"label set v{label_set.version} holds no box sets")

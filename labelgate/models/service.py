@@ -38,13 +38,16 @@ def training_data(spec: ProjectSpec, label_set: LabelSet) -> TrainingData:
     return TrainingData(label_set.version, str(digest), joined)
 
 
-def latest_approved(spec: ProjectSpec) -> LabelSet:
+def latest_approved(
+    spec: ProjectSpec,
+    *,
+    rule: str = "models train on approved label sets only (approve one with the governance "
+    "commands first)",
+) -> LabelSet:
+    """The newest approved label set; with none yet, a TrainingError that states ``rule``."""
     label_set = LabelSetStore(spec).latest(status="approved")
     if label_set is None:
-        raise TrainingError(
-            f"project {spec.name} has no approved label set yet; models train on approved "
-            "label sets only (approve one with the governance commands first)"
-        )
+        raise TrainingError(f"project {spec.name} has no approved label set yet; {rule}")
     return label_set
 
 
