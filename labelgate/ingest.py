@@ -71,6 +71,24 @@ class IngestResult:
         return len(self.quarantine)
 
 
+class FirstCopies:
+    """A batch's items in order, one per ``item_id`` (a content hash): the first copy is kept,
+    later copies are only counted."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, object]] = []
+        self.duplicates = 0
+        self._ids: set[str] = set()
+
+    def add(self, item: dict[str, object]) -> None:
+        item_id = str(item["item_id"])
+        if item_id in self._ids:
+            self.duplicates += 1
+            return
+        self._ids.add(item_id)
+        self.items.append(item)
+
+
 def batch_key(path: Path) -> str:
     """Partition key of a source file: its name made safe for a file name and a Dagster key."""
     key = _KEY_UNSAFE.sub("_", path.name).strip("_.=-") or "batch"  # starts alphanumeric
@@ -258,10 +276,8 @@ def ingest_batch(batch: Batch, source: SourceSpec) -> IngestResult:
         return quarantine_whole_file(batch, str(exc))
     seen = len(rows)
     text_col, id_col = source.text_column, source.id_column
-    items: list[dict] = []
+    kept = FirstCopies()
     quarantine: list[dict] = []
-    seen_ids: set[str] = set()
-    duplicates = 0
     has_text = text_col in rows.columns
     for record in rows.to_dict("records"):
         row_number = int(record["__row"])
@@ -310,14 +326,9 @@ def ingest_batch(batch: Batch, source: SourceSpec) -> IngestResult:
         if source_id is not None and has_lone_surrogate(source_id):
             reject(f"column {id_col!r} is not valid Unicode (a lone surrogate)", value)
             continue
-        item_id = text_item_id(text)
-        if item_id in seen_ids:
-            duplicates += 1
-            continue
-        seen_ids.add(item_id)
-        items.append(
+        kept.add(
             {
-                "item_id": item_id,
+                "item_id": text_item_id(text),
                 "text": text,
                 "batch": batch.key,
                 "source_file": safe_text(str(batch.path)),
@@ -325,7 +336,7 @@ def ingest_batch(batch: Batch, source: SourceSpec) -> IngestResult:
                 "source_id": source_id,
             }
         )
-    items_frame = pd.DataFrame(items, columns=ITEM_COLUMNS).astype({"source_row": "int64"})
+    items_frame = pd.DataFrame(kept.items, columns=ITEM_COLUMNS).astype({"source_row": "int64"})
     quarantine_frame = pd.DataFrame(quarantine, columns=QUARANTINE_COLUMNS).astype(
         {"source_row": "int64"}
     )
@@ -334,7 +345,7 @@ def ingest_batch(batch: Batch, source: SourceSpec) -> IngestResult:
         quarantine=quarantine_frame,
         seen=seen,
         kept=len(items_frame),
-        duplicates=duplicates,
+        duplicates=kept.duplicates,
         source_sha256=_file_sha256(batch),
     )
     assert result.seen == result.kept + result.duplicates + result.quarantined

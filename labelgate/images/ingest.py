@@ -24,7 +24,7 @@ from PIL import Image, UnidentifiedImageError
 from labelgate.errors import SourceError
 from labelgate.ids import ITEM_ID_LENGTH
 from labelgate.images.spec import IMAGE_FORMATS, ImageSourceSpec
-from labelgate.ingest import IngestResult, batch_key
+from labelgate.ingest import FirstCopies, IngestResult, batch_key
 from labelgate.source_guard import clean_reason, file_problem, has_lone_surrogate, safe_text
 
 EXIF_ORIENTATION = 0x0112
@@ -152,10 +152,8 @@ def _pil_open(fp: io.BytesIO) -> Image.Image:
 def ingest_image_batch(batch: ImageBatch, limits: ImageLimits | None = None) -> IngestResult:
     """Read one batch of images into items (with size and format) and a quarantine."""
     limits = limits or ImageLimits()
-    items: list[dict[str, object]] = []
+    kept = FirstCopies()
     quarantine: list[dict[str, object]] = []
-    seen_ids: set[str] = set()
-    duplicates = 0
     digest = hashlib.sha256()
     for row, path in enumerate(batch.files):
         if has_lone_surrogate(str(path)):
@@ -178,14 +176,9 @@ def ingest_image_batch(batch: ImageBatch, limits: ImageLimits | None = None) -> 
         except ValueError as exc:
             quarantine.append(_reject(batch, path, row, str(exc)))
             continue
-        item_id = image_item_id(data)
-        if item_id in seen_ids:
-            duplicates += 1
-            continue
-        seen_ids.add(item_id)
-        items.append(
+        kept.add(
             {
-                "item_id": item_id,
+                "item_id": image_item_id(data),
                 "path": str(path.resolve()),
                 "width": width,
                 "height": height,
@@ -198,7 +191,7 @@ def ingest_image_batch(batch: ImageBatch, limits: ImageLimits | None = None) -> 
         )
     for row, (path, reason) in enumerate(batch.refused, start=len(batch.files)):
         quarantine.append(_reject(batch, path, row, reason))
-    frame = pd.DataFrame(items, columns=IMAGE_ITEM_COLUMNS).astype(
+    frame = pd.DataFrame(kept.items, columns=IMAGE_ITEM_COLUMNS).astype(
         {"width": "int64", "height": "int64", "source_row": "int64"}
     )
     quarantine_frame = pd.DataFrame(quarantine, columns=QUARANTINE_COLUMNS).astype(
@@ -209,7 +202,7 @@ def ingest_image_batch(batch: ImageBatch, limits: ImageLimits | None = None) -> 
         quarantine=quarantine_frame,
         seen=len(batch.files) + len(batch.refused),
         kept=len(frame),
-        duplicates=duplicates,
+        duplicates=kept.duplicates,
         source_sha256=digest.hexdigest(),
     )
     assert result.seen == result.kept + result.duplicates + result.quarantined
