@@ -10,6 +10,9 @@ import json
 import math
 from typing import Any
 
+# The stored columns a row's hash covers, in its order (the previous row's hash comes last).
+HASHED_COLUMNS = ("project", "seq", "at", "event", "item_id", "run_id", "actor", "payload")
+
 
 def _normalize(value: Any) -> Any:
     """Plain JSON types only; NaN and infinities become null so the text is standard JSON."""
@@ -48,14 +51,5 @@ def row_hash(
 
 def stored_row_hash(row: Any, *, prev_hash: str) -> str:
     """The hash a stored ``ledger_events`` row must have when it follows ``prev_hash``."""
-    return row_hash(
-        project=row.project,
-        seq=int(row.seq),
-        at=row.at,
-        event=row.event,
-        item_id=row.item_id,
-        run_id=row.run_id,
-        actor=row.actor,
-        payload=row.payload,
-        prev_hash=prev_hash,
-    )
+    stored = {column: getattr(row, column) for column in HASHED_COLUMNS}
+    return row_hash(**{**stored, "seq": int(row.seq)}, prev_hash=prev_hash)
