@@ -1,5 +1,6 @@
 """From the pipeline's accepted labels to a label-set version with its evidence."""
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -13,6 +14,40 @@ from labelgate.project import ProjectData
 
 if TYPE_CHECKING:
     from labelgate.spec import ProjectSpec
+
+
+def recorded_gate(
+    ledger: Ledger, accepted: pd.DataFrame, *, scans: Iterable[str] = ("scan",)
+) -> dict[str, Any]:
+    """The gate result the last run behind ``accepted`` recorded (less its ``scans``), with
+    its ``ledger_row``; empty when none of those runs recorded one."""
+    runs = set(accepted["run_id"].dropna())
+    thresholds = [e for e in ledger.events(event=THRESHOLD_CHOSEN) if e.run_id in runs]
+    if not thresholds:
+        return {}
+    last = thresholds[-1]
+    return {**{k: v for k, v in last.payload.items() if k not in scans}, "ledger_row": last.seq}
+
+
+def publish_with_evidence(
+    spec: "ProjectSpec",
+    accepted: pd.DataFrame,
+    ledger: Ledger,
+    *,
+    run_id: str | None,
+    gate: dict[str, Any],
+    evidence: dict[str, Any],
+    quality_checks: dict[str, str] | None,
+) -> PublishResult:
+    """Publish ``accepted`` with a manifest holding the gate, the modality's ``evidence``, the
+    quality-check results and the ledger head."""
+    provenance = {
+        "gate": gate,
+        **evidence,
+        "quality_checks": quality_checks or {},
+        "ledger_head_at_creation": ledger.head(),
+    }
+    return publish_label_set(spec, accepted, run_id=run_id, provenance=provenance, ledger=ledger)
 
 
 def snapshot_accepted(
@@ -33,12 +68,7 @@ def snapshot_accepted(
     # Every human label in the set must have its review_decision row first (reconciles an
     # import interrupted between the review file and the ledger).
     record_reviews(ledger, ProjectData(spec).reviews.all_reviews(), run_id=run_id)
-    runs = set(accepted["run_id"].dropna()) if len(accepted) else set()
-    thresholds = [e for e in ledger.events(event=THRESHOLD_CHOSEN) if e.run_id in runs]
-    gate: dict[str, Any] = {}
-    if thresholds:
-        gate = {k: v for k, v in thresholds[-1].payload.items() if k != "scan"}
-        gate["ledger_row"] = thresholds[-1].seq
+    gate = recorded_gate(ledger, accepted)
     per_class = per_class_accuracy(
         auto_labels,
         reviewed,
@@ -46,10 +76,12 @@ def snapshot_accepted(
         threshold=gate.get("threshold"),
         confidence=spec.gate.confidence,
     )
-    provenance = {
-        "gate": gate,
-        "per_class_accuracy": per_class,
-        "quality_checks": quality_checks or {},
-        "ledger_head_at_creation": ledger.head(),
-    }
-    return publish_label_set(spec, accepted, run_id=run_id, provenance=provenance, ledger=ledger)
+    return publish_with_evidence(
+        spec,
+        accepted,
+        ledger,
+        run_id=run_id,
+        gate=gate,
+        evidence={"per_class_accuracy": per_class},
+        quality_checks=quality_checks,
+    )

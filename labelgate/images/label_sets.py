@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from labelgate.governance.recording import record_reviews
+from labelgate.governance.snapshot import publish_with_evidence, recorded_gate
 from labelgate.images.gate import detection_evidence, scores_against_reviews
 from labelgate.images.project import ImageProjectData
-from labelgate.label_sets import PublishResult, publish_label_set
+from labelgate.label_sets import PublishResult
 from labelgate.ledger import Ledger
-from labelgate.ledger.events import THRESHOLD_CHOSEN
 
 if TYPE_CHECKING:
     from labelgate.spec import ProjectSpec
@@ -71,17 +71,15 @@ def snapshot_accepted_boxes(
     ledger = Ledger.for_project(spec)
     reviews = ImageProjectData(spec).box_reviews.all_reviews()
     record_reviews(ledger, reviews.assign(label=reviews["boxes"].map(box_summary)), run_id=run_id)
-    runs = set(accepted["run_id"].dropna())
-    thresholds = [e for e in ledger.events(event=THRESHOLD_CHOSEN) if e.run_id in runs]
     gate = project_gate(spec)  # the project's gate, even where no run recorded one
-    if thresholds:
-        scans = ("scan", "box_scan", "miss_scan")
-        gate.update({k: v for k, v in thresholds[-1].payload.items() if k not in scans})
-        gate["ledger_row"] = thresholds[-1].seq
-    provenance = {
-        "gate": gate,
-        "detection_evidence": detection_set_evidence(auto_labels, reviewed, spec.class_names),
-        "quality_checks": quality_checks or {},
-        "ledger_head_at_creation": ledger.head(),
-    }
-    return publish_label_set(spec, accepted, run_id=run_id, provenance=provenance, ledger=ledger)
+    gate.update(recorded_gate(ledger, accepted, scans=("scan", "box_scan", "miss_scan")))
+    evidence = detection_set_evidence(auto_labels, reviewed, spec.class_names)
+    return publish_with_evidence(
+        spec,
+        accepted,
+        ledger,
+        run_id=run_id,
+        gate=gate,
+        evidence={"detection_evidence": evidence},
+        quality_checks=quality_checks,
+    )
