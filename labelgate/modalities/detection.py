@@ -33,7 +33,7 @@ from labelgate.modalities.base import (
 )
 from labelgate.modalities.images import IMAGE_DESCRIPTIONS, ImageModality, box_labels
 from labelgate.modalities.report import counts_markdown, present
-from labelgate.models.image_service import champion_detector
+from labelgate.models.image_service import champion_detector, teacher_detectors
 from labelgate.project import AUTO_LABELS, CANDIDATE_LABELS
 
 
@@ -64,6 +64,7 @@ class DetectionLabeling:
             "errors": stats.errors,
             "first_errors": stats.first_errors,
             "device": ",".join(sorted({d.device for d in self.detectors})),
+            "images_scored": {d.name: getattr(d, "scored", stats.items) for d in self.detectors},
         }
 
 
@@ -83,11 +84,9 @@ class DetectionModality(ImageModality):
 
     def detectors(self) -> list[YoloDetector]:
         """The configured detectors, plus the promoted student (source ``champion``, its
-        version the model id) once the project has one."""
-        names = self.spec.class_names
-        specs = [s for s in self.spec.labelers if isinstance(s, YoloLabelerSpec)]
+        version the model id) once the project has one. Each caches its boxes per image."""
         champion = champion_detector(self.spec)
-        return [YoloDetector(s, names) for s in specs] + ([champion] if champion else [])
+        return [*teacher_detectors(self.spec)] + ([champion] if champion else [])
 
     @property
     def box_threshold(self) -> float:

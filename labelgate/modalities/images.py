@@ -19,11 +19,12 @@ from labelgate.images.ingest import (
 )
 from labelgate.images.plots import sample_boxes_png
 from labelgate.images.project import ImageProjectData
-from labelgate.images.queue import select_image_queue
+from labelgate.images.queue import select_image_queue, with_image_rechecks
 from labelgate.images.release import release_image_label_set
 from labelgate.images.spec import ImageSourceSpec
 from labelgate.ingest import IngestResult
 from labelgate.modalities.base import Markdown, ModalityBase, QueueExport, Report, SourceBatch
+from labelgate.models.active import pending_rechecks
 from labelgate.plots import png_markdown
 from labelgate.project import ACCEPTED_LABELS, RAW_ITEMS, REVIEW_QUEUE, REVIEWED_LABELS
 from labelgate.review import write_queue_csv
@@ -107,7 +108,9 @@ class ImageModality(ModalityBase):
     def review_queue(
         self, auto: pd.DataFrame, items: pd.DataFrame, reviewed: pd.DataFrame, sizes: QueueSizes
     ) -> pd.DataFrame:
-        return select_image_queue(
+        """Calibration sample and least confident images; then, with a ``training:``
+        section, human labels the new labels contradict and suspected label errors."""
+        queue = select_image_queue(
             auto,
             items,
             reviewed,
@@ -116,6 +119,16 @@ class ImageModality(ModalityBase):
             calibration_size=sizes.calibration_size,
             uncertain_size=sizes.uncertain_size,
             seed=self.spec.review.seed,
+        )
+        if self.spec.training is None:  # as for text: re-checks come from the model loop
+            return queue
+        return with_image_rechecks(
+            queue,
+            pending_rechecks(self.data, reviewed),
+            reviewed=reviewed,
+            auto_labels=auto,
+            items=items,
+            detection=self.detection,
         )
 
     def samples(self, auto: pd.DataFrame) -> Markdown:

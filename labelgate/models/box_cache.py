@@ -1,12 +1,16 @@
-"""The champion detector scores each image once per model.
+"""Detectors score each image once per model.
 
-Its boxes are cached by (model id, SHA-256 of the image file), so a re-label (the schedule,
-the champion sensor, ``labelgate models relabel``) runs the student only on images it has not
-scored: new images, and every image after a new champion is promoted. The text champion does
-the same with its probabilities (:mod:`labelgate.models.labeler`). An image the detector failed
-on is not cached: it is tried again next time.
+Boxes are cached by (model key, SHA-256 of the image file), so a re-label (the schedule, the
+champion sensor, ``labelgate models relabel``) or a re-run of candidate_labels runs a detector
+only on images it has not scored: new images, and every image after its model changes. The
+champion's key is its model id; a teacher's is its weights hash plus the settings that shape
+its boxes (thresholds, image size, ontology, project classes), so editing those re-scores.
+The text champion does the same with its probabilities (:mod:`labelgate.models.labeler`). An
+image a detector failed on is not cached: it is tried again next time.
 """
 
+import hashlib
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -46,41 +50,100 @@ def _digest(path: str) -> str | None:
         return None  # unreadable: the detector records the error
 
 
+def _as_cached(boxes: Boxes | None, error: str, class_names: Sequence[str]) -> Boxes | None:
+    """Fresh boxes at the cache's (float32) precision, so a run that scores an image and one
+    that reads it from the cache give the very same candidates."""
+    if boxes is None or error:
+        return boxes
+    return decode_boxes(encode_boxes(boxes, class_names).astype(np.float32), class_names)
+
+
 class CachedDetector(YoloDetector):
-    """A detector (without test-time augmentation) whose boxes are cached per image; counts
-    images it ran (``scored``) and took from the cache (``reused``)."""
+    """A detector whose boxes (each of its sources: plain and, with ``tta``, mirrored) are
+    cached per image; counts images it ran (``scored``) and took from the cache (``reused``).
+
+    ``settings_in_key``: the cache key adds a digest of the spec's prediction settings to
+    ``version`` (teachers, whose version is only the weights hash)."""
 
     def __init__(
-        self, spec: YoloLabelerSpec, class_names: Sequence[str], cache: EmbeddingCache
+        self,
+        spec: YoloLabelerSpec,
+        class_names: Sequence[str],
+        cache: EmbeddingCache,
+        *,
+        settings_in_key: bool = False,
     ) -> None:
-        if spec.tta:
-            raise ValueError("a cached detector runs without test-time augmentation")
         super().__init__(spec, class_names)
         self.class_names = list(class_names)
         self.cache = cache
+        self.settings_in_key = settings_in_key
         self.scored = 0
         self.reused = 0
 
+    @property
+    def cache_key(self) -> str:
+        if not self.settings_in_key:
+            return self.version
+        spec = self.spec
+        settings = {
+            "min_conf": spec.min_conf,
+            "iou": spec.iou,
+            "imgsz": spec.imgsz,
+            "max_det": spec.max_det,
+            "class_map": sorted((str(k), v) for k, v in self.class_map.items()),
+            "class_names": self.class_names,
+        }
+        digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+        return f"{self.version}:{digest[:12]}"
+
+    def _source_keys(self) -> dict[str, str]:
+        key = self.cache_key
+        return {s: key if s == self.name else f"{key}:{s}" for s in self.source_names}
+
     def predict(self, paths: Sequence[str]) -> tuple[dict[str, list[Boxes | None]], list[str]]:
         names = self.class_names
+        keys = self._source_keys()
         digests = [_digest(p) for p in paths]
-        rows = self.cache.get(self.version, [d for d in digests if d is not None])
-        known = {d: decode_boxes(row, names) for d, row in rows.items()}
-        missing = [i for i, d in enumerate(digests) if d not in known]
-        results: list[Boxes | None] = [known.get(d) if d else None for d in digests]
+        readable = [d for d in digests if d is not None]
+        known = {
+            source: {d: decode_boxes(r, names) for d, r in self.cache.get(key, readable).items()}
+            for source, key in keys.items()
+        }
+        missing = [
+            i
+            for i, d in enumerate(digests)
+            if d is None or any(d not in found for found in known.values())
+        ]
+        results = {
+            source: [found.get(d) if d else None for d in digests]
+            for source, found in known.items()
+        }
         errors = [""] * len(paths)
         if missing:
             fresh, fresh_errors = super().predict([paths[i] for i in missing])
-            done: dict[str, np.ndarray] = {}
-            for i, boxes, error in zip(missing, fresh[self.name], fresh_errors, strict=True):
-                results[i], errors[i] = boxes, error
-                digest = digests[i]
-                if boxes is not None and not error and digest is not None:
-                    done[digest] = encode_boxes(boxes, names)
-            rows_out = np.empty(len(done), dtype=object)  # one row per image, any length
-            for j, row in enumerate(done.values()):
-                rows_out[j] = row
-            self.cache.put(self.version, list(done), rows_out)
+            for j, i in enumerate(missing):
+                errors[i] = fresh_errors[j]
+                for source in keys:
+                    results[source][i] = _as_cached(fresh[source][j], fresh_errors[j], names)
+            for source, key in keys.items():
+                self._store(
+                    key,
+                    [
+                        (digests[i], fresh[source][j], fresh_errors[j])
+                        for j, i in enumerate(missing)
+                    ],
+                )
         self.scored += len(missing)
         self.reused += len(paths) - len(missing)
-        return {self.name: results}, errors
+        return results, errors
+
+    def _store(self, key: str, scored: list[tuple[str | None, Boxes | None, str]]) -> None:
+        done = {
+            d: encode_boxes(b, self.class_names)
+            for d, b, e in scored
+            if d and b is not None and not e
+        }
+        rows = np.empty(len(done), dtype=object)  # one row per image, any length
+        for j, row in enumerate(done.values()):
+            rows[j] = row
+        self.cache.put(key, list(done), rows)

@@ -236,6 +236,18 @@ def champion_detector(spec: ProjectSpec) -> CachedDetector | None:
     return detector
 
 
+def teacher_detectors(spec: ProjectSpec) -> list[CachedDetector]:
+    """The configured detectors, each scoring an image once per weights and settings (cached
+    like the champion), so a re-label or a re-run of candidate_labels runs them only on
+    images they have not scored."""
+    cache = box_cache(spec)
+    return [
+        CachedDetector(s, spec.class_names, cache, settings_in_key=True)
+        for s in spec.labelers
+        if isinstance(s, YoloLabelerSpec)
+    ]
+
+
 def _score(
     detector: YoloDetector, paths: list[str], truth: list[Boxes], names: list[str]
 ) -> DetectionScores:
