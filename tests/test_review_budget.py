@@ -54,6 +54,7 @@ def test_a_budget_that_covers_the_planned_scan_buys_it() -> None:
     assert planned_calibration_size(ReviewSpec(budget=537), 3_000, GATE) == 300
     # Never more than the items, and an explicit number is taken as given.
     assert planned_calibration_size(ReviewSpec(budget=600), 500, GATE) == 500
+    assert planned_calibration_size(ReviewSpec(budget=600), 0, GATE) == 0  # empty project
     explicit = ReviewSpec(budget=600, calibration_size=200)
     assert planned_calibration_size(explicit, 3_000, GATE) == 200
     # A budget past twice 538 buys half of itself: the planned scan's first test (269 items)
